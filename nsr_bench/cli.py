@@ -1,0 +1,131 @@
+"""The ``nsr-bench`` command line. Heavy imports happen inside the commands, never at start-up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_SCENARIO = "digits_cyclic"
+DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
+RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
+            "results": "results", "json": False, "force": False, "test": False}
+TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
+         ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("recovery_steps_mean", "{:.2f}"),
+         ("regret", "{:.2f}"), ("bank_mb_per_task", "{:.4f}"), ("routing_acc", "{:.2f}"),
+         ("wall_s", "{:.1f}")]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]``."""
+    from nsr_bench.config import SpecError
+
+    try:
+        if "-" in text.strip().lstrip("-"):
+            lo, hi = text.split("-", 1)
+            return list(range(int(lo), int(hi) + 1))
+        return [int(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        raise SpecError(f"--seeds {text!r}: give integers as 0,1,2 or a range 0-2") from None
+
+
+def format_table(summaries: list[dict]) -> str:
+    def cell(value, fmt):
+        return "-" if value is None else fmt.format(value)
+
+    rows = [[name for name, _ in TABLE]] + [[cell(s.get(k), f) for k, f in TABLE] for s in summaries]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE))]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def run_options(args: argparse.Namespace) -> dict:
+    """Merge ``--config FILE`` (keys matching the flags) under the explicit flags and defaults."""
+    from nsr_bench.config import SpecError, load_yaml
+
+    config = load_yaml(args.config) if args.config else {}
+    unknown = sorted(set(config) - set(RUN_KEYS))
+    if unknown:
+        raise SpecError(f"{args.config}: unknown key(s) {unknown}; allowed: {sorted(RUN_KEYS)}")
+    opts = {}
+    for key, default in RUN_KEYS.items():
+        flag = getattr(args, key)
+        opts[key] = flag if flag not in (None, False, []) else config.get(key, default)
+    if isinstance(opts["strategy"], str):
+        opts["strategy"] = [opts["strategy"]]
+    opts["seeds"] = parse_seeds(str(opts["seeds"])) if not isinstance(opts["seeds"], list) else opts["seeds"]
+    return opts
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from nsr_bench.results.files import ResultsDir, tidy
+    from nsr_bench.runner import resolve_cell, run_cell
+
+    opts = run_options(args)
+    store = ResultsDir(opts["results"])
+    cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"])
+             for strategy in opts["strategy"] for seed in opts["seeds"]]
+    summaries = []
+    with tqdm(total=len(cells), desc="cells", unit="cell", file=sys.stderr) as bar:
+        for cell in cells:
+            summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
+            bar.update(1)
+    if opts["json"]:
+        print(json.dumps(tidy(summaries), indent=1))
+    else:
+        print(f"scenario: {opts['scenario']}   results: {Path(opts['results']) / 'cells'}")
+        print(format_table(summaries))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from nsr_bench import registry
+
+    for kind, specs in (("strategies", registry.strategies()), ("scenarios", registry.scenarios())):
+        print(f"{kind}:")
+        width = max((len(n) for n in specs), default=0)
+        for name, spec in sorted(specs.items()):
+            print(f"  {name.ljust(width)}  {spec.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nsr_bench import __version__
+
+    parser = argparse.ArgumentParser(prog="nsr-bench", description="Comparative continual-learning "
+                                     "benchmark for Neural Subspace Reallocation (NSR).")
+    parser.add_argument("--version", action="version", version=f"nsr-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run cells (default: NSR vs fresh vs carry on the embedded scenario)")
+    run.add_argument("--scenario",
+                     help=f"scenario, optionally NAME[key=value,...] (default {DEFAULT_SCENARIO})")
+    run.add_argument("--strategy", action="append", default=[],
+                     help='strategy, repeatable, e.g. "nsr[rank=8,cap=20]" (default: nsr, fresh, carry)')
+    run.add_argument("--seeds", help="seeds as 0,1,2 or 0-2 (default 0)")
+    run.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    run.add_argument("--config", help="YAML file whose keys match these flags")
+    run.add_argument("--results", help="results folder (default results)")
+    run.add_argument("--json", action="store_true", help="print the summaries as a JSON array")
+    run.add_argument("--force", action="store_true", help="recompute cells that are already finished")
+    run.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
+    run.set_defaults(func=cmd_run)
+    lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")
+    lst.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from nsr_bench.config import SpecError
+
+    try:
+        return args.func(args)
+    except SpecError as exc:
+        print(f"nsr-bench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

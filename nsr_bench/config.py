@@ -1,0 +1,136 @@
+"""Validated specs, YAML loading, ``name[param=value]`` overrides and the cell hash.
+
+A *cell* is (scenario, strategy, params, seed): its identity is the hash of its fully resolved
+spec plus the package version, so a finished cell is never recomputed unless forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nsr_bench import __version__
+
+
+class SpecError(ValueError):
+    """A spec, override or config file that cannot be used; the message says how to fix it."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrainSpec(Strict):
+    """Training protocol shared by every strategy on a scenario (equal budgets)."""
+
+    epochs: int = Field(4, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-2, gt=0)
+    eval_every: int = Field(2, ge=1, description="optimizer steps between recovery-curve points")
+    tol: float = Field(0.05, ge=0, lt=1, description="recovery tolerance")
+    eval_batch_size: int = Field(512, ge=1)
+
+
+class ScenarioSpec(Strict):
+    name: str
+    description: str
+    builder: str = Field(description="module:function building a Scenario")
+    params: dict[str, Any] = {}
+    train: TrainSpec = TrainSpec()
+    test: dict[str, Any] = Field({}, description="tiny config: overrides of params and train")
+
+
+class StrategySpec(Strict):
+    name: str
+    description: str
+    impl: str = Field(description="module exposing Params (pydantic) and build(params, ctx)")
+    defaults: dict[str, Any] = {}
+    search_space: dict[str, Any] = {}
+    test: dict[str, Any] = Field({}, description="tiny config: parameter overrides")
+    best: dict[str, dict[str, Any]] = Field({}, description="per-scenario best settings")
+
+
+class CellSpec(Strict):
+    """Everything that determines one cell's result."""
+
+    scenario: str
+    builder: str
+    scenario_params: dict[str, Any]
+    train: TrainSpec
+    strategy: str
+    impl: str
+    strategy_params: dict[str, Any]
+    seed: int
+    device: str
+
+    @property
+    def hash(self) -> str:
+        payload = json.dumps({"cell": self.model_dump(mode="json"), "version": __version__},
+                             sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_SELECTOR = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[(.*)\])?\s*$", re.S)
+
+
+def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
+    """``"nsr[rank=8,cap=20]"`` -> ``("nsr", {"rank": 8, "cap": 20})`` (values parsed as YAML)."""
+    m = _SELECTOR.match(text)
+    if not m:
+        raise SpecError(f"cannot parse {text!r}; write NAME or NAME[key=value,key=value]")
+    name, body = m.group(1), m.group(2)
+    overrides: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in _split_top(body or ""))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"override {part!r} in {text!r} is not key=value")
+        overrides[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    return name, overrides
+
+
+def _split_top(body: str) -> list[str]:
+    """Split on commas that are not inside brackets (so ``targets=[a,b]`` stays whole)."""
+    parts, depth, cur = [], 0, ""
+    for ch in body:
+        depth += (ch in "[{(") - (ch in "]})")
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [*parts, cur]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``, or a SpecError naming the file and the problem."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping of keys to values at the top level")
+    return data
+
+
+def validate(model: type[BaseModel], data: dict[str, Any], where: str) -> BaseModel:
+    """``model(**data)`` with every validation problem reported as one SpecError naming ``where``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+                msg = f"unknown key; allowed keys: {sorted(model.model_fields)}"
+            problems.append(f"  {key}: {msg} (got {err.get('input')!r})")
+        raise SpecError(f"{where}: invalid settings\n" + "\n".join(problems)) from None

@@ -1,0 +1,103 @@
+"""AccuracyRecorder: our own Avalanche plugin recording the accuracy matrix and recovery curves.
+
+Rows of the accuracy matrix come from ``strategy.eval(test_stream)`` (one row per call, per
+inference mode, one column per distinct task). Recovery curves are measured inside training: the
+current task's test set is evaluated at interval 0 (after allocation, before any update) and every
+``eval_every`` optimizer steps, with the logits masked exactly as the strategy's plugins mask them.
+Training time and samples are counted with the curve evaluations excluded.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from avalanche.core import SupervisedPlugin
+from torch import Tensor
+
+from nsr_bench.metrics.core import Curve
+from nsr_bench.nsr.plugin import mask_logits
+
+
+class AccuracyRecorder(SupervisedPlugin):
+    """Record R[i, j] per inference mode and the recovery curve of every training experience.
+
+    Args:
+        test_sets: per distinct task id, its test inputs, labels and classes.
+        eval_every: optimizer steps between two points of a recovery curve.
+        mask: evaluate curves with logits masked to the task's classes (task-incremental).
+        batch_size: evaluation batch size for the curves.
+    """
+
+    def __init__(self, test_sets: dict[int, tuple[Tensor, Tensor, list[int]]], eval_every: int,
+                 mask: bool = True, batch_size: int = 512):
+        super().__init__()
+        if eval_every < 1:
+            raise ValueError(f"eval_every must be >= 1 optimizer step, got {eval_every}")
+        self.test_sets, self.eval_every, self.mask, self.batch_size = test_sets, eval_every, mask, batch_size
+        self.mode = "oracle"
+        self.rows: dict[str, list[list[float]]] = {}
+        self.curves: list[Curve] = []
+        self.train_seconds = 0.0
+        self.train_samples = 0
+        self._counts: dict[int, list[int]] = {}
+        self._step = 0
+        self._started = 0.0
+
+    # ---------------------------------------------------------------- accuracy matrix
+    def before_eval(self, strategy, **kwargs):
+        self._counts = {}
+
+    def after_eval_iteration(self, strategy, **kwargs):
+        task = int(strategy.experience.task_label)
+        hits = int((strategy.mb_output.argmax(1) == strategy.mb_y).sum())
+        counts = self._counts.setdefault(task, [0, 0])
+        counts[0] += hits
+        counts[1] += len(strategy.mb_y)
+
+    def after_eval(self, strategy, **kwargs):
+        row = [float("nan")] * len(self.test_sets)
+        for task, (hits, total) in self._counts.items():
+            row[task] = hits / total
+        self.rows.setdefault(self.mode, []).append(row)
+
+    def matrix(self, mode: str = "oracle") -> np.ndarray:
+        return np.asarray(self.rows[mode], dtype=float)
+
+    # ---------------------------------------------------------------- recovery curves
+    def before_training_exp(self, strategy, **kwargs):
+        exp = strategy.experience
+        self._step = 0
+        self.curves.append(Curve(len(self.curves), int(exp.task_label), int(getattr(exp, "recurrence", 0)),
+                                 [], []))
+        self._point(strategy)
+        self._started = time.perf_counter()
+
+    def after_training_iteration(self, strategy, **kwargs):
+        self._step += 1
+        self.train_samples += len(strategy.mb_y)
+        if self._step % self.eval_every == 0:
+            self.train_seconds += time.perf_counter() - self._started
+            self._point(strategy)
+            self._started = time.perf_counter()
+
+    def after_training_exp(self, strategy, **kwargs):
+        self.train_seconds += time.perf_counter() - self._started
+
+    @torch.no_grad()
+    def _point(self, strategy) -> None:
+        curve = self.curves[-1]
+        x, y, classes = self.test_sets[curve.task]
+        model = strategy.model
+        was_training = model.training
+        model.eval()
+        hits = 0
+        for i in range(0, len(x), self.batch_size):
+            logits = model(x[i:i + self.batch_size].to(strategy.device))
+            if self.mask:
+                logits = mask_logits(logits, classes)
+            hits += int((logits.argmax(1).cpu() == y[i:i + self.batch_size]).sum())
+        model.train(was_training)
+        curve.steps.append(self._step)
+        curve.acc.append(hits / len(x))

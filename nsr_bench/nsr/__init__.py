@@ -1,0 +1,1 @@
+"""The NSR method: LoRA adapters, SVD compression, the TaskKnowledgeBank, allocation, distillation."""

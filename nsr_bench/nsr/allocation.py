@@ -1,0 +1,80 @@
+"""Allocation rules: what the active adapter starts from at each experience (NSR step 4).
+
+A rule sees the new task's embedding and the Bank (``None`` when the Bank is off) and returns a
+:class:`Decision`: ``fresh`` (zero update), ``carry`` (keep the active adapter), ``recall`` (load
+one entry) or ``merge`` (similarity-weighted combination of entries). Rules never see task ids.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+from nsr_bench.nsr.bank import TaskKnowledgeBank
+
+ACTIONS = ("fresh", "carry", "recall", "merge")
+
+
+@dataclass
+class Decision:
+    action: str
+    entries: list[int] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    similarity: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown allocation action {self.action!r}; choose one of {ACTIONS}")
+
+
+@dataclass
+class AllocationContext:
+    """What a rule may look at when an experience starts."""
+
+    query: Tensor
+    bank: TaskKnowledgeBank | None
+    experience: int
+
+
+class AllocationRule(ABC):
+    """Decides the active adapter at the start of an experience."""
+
+    uses_bank: bool = False
+
+    @abstractmethod
+    def decide(self, ctx: AllocationContext) -> Decision:
+        """Return the decision for the experience described by ``ctx``."""
+
+
+class SimilarityRule(AllocationRule):
+    """NSR's rule: recall the nearest entry if similar enough, merge related ones, else fresh.
+
+    Args:
+        tau_recall: cosine similarity at or above which the nearest entry is loaded as is.
+        tau_related: similarity at or above which entries join a similarity-weighted warm start.
+        merge_k: at most this many related entries are merged.
+    """
+
+    uses_bank = True
+
+    def __init__(self, tau_recall: float = 0.9, tau_related: float = 0.5, merge_k: int = 3):
+        if not -1.0 <= tau_related <= tau_recall <= 1.0:
+            raise ValueError(f"need -1 <= tau_related <= tau_recall <= 1, got {tau_related}, {tau_recall}")
+        self.tau_recall = tau_recall
+        self.tau_related = tau_related
+        self.merge_k = merge_k
+
+    def decide(self, ctx: AllocationContext) -> Decision:
+        if ctx.bank is None or len(ctx.bank) == 0:
+            return Decision("fresh")
+        hits = ctx.bank.recall(ctx.query, self.merge_k)
+        best_id, best_sim = hits[0]
+        if best_sim >= self.tau_recall:
+            return Decision("recall", [best_id], [1.0], best_sim)
+        related = [(i, s) for i, s in hits if s >= self.tau_related]
+        if not related:
+            return Decision("fresh", similarity=best_sim)
+        total = sum(s for _, s in related)
+        return Decision("merge", [i for i, _ in related], [s / total for _, s in related], best_sim)

@@ -1,0 +1,209 @@
+"""TaskKnowledgeBank: compressed task adapters keyed by task embeddings (NSR steps 2-3).
+
+Entries are reserved after a task is learned and recalled by cosine similarity of their keys to a
+query embedding (one matrix product over all keys). A top-K retention cap bounds memory; when it is
+exceeded, the eviction policy removes one entry (never the one just reserved). Memory is counted
+exactly from the stored tensors. Banks are saved as one safetensors file whose header carries the
+JSON metadata; loading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from nsr_bench.nsr.compress import CompressedDelta
+
+BANK_FORMAT = "nsr-bench/task-knowledge-bank"
+BANK_VERSION = 1
+EVICTION_POLICIES = ("lru", "lfu", "fifo")
+
+
+class BankFileError(ValueError):
+    """A Bank file that is corrupt, truncated, foreign or of an unsupported version."""
+
+
+@dataclass
+class EntryMeta:
+    """Bookkeeping of one entry; ``tasks`` is for reporting and oracle inference only."""
+
+    tasks: list[int] = field(default_factory=list)
+    classes: list[int] = field(default_factory=list)
+    created: int = 0
+    last_use: int = 0
+    uses: int = 0
+    accuracy: float | None = None
+
+
+@dataclass
+class BankEntry:
+    """A compressed adapter: per-layer SVD factors, the head rows of its classes, and its key."""
+
+    key: Tensor
+    layers: dict[str, CompressedDelta]
+    head_weight: Tensor
+    head_bias: Tensor
+    meta: EntryMeta = field(default_factory=EntryMeta)
+
+    def tensors(self) -> dict[str, Tensor]:
+        out = {"key": self.key, "head.weight": self.head_weight, "head.bias": self.head_bias}
+        for name, c in self.layers.items():
+            out.update({f"layer.{name}.U": c.U, f"layer.{name}.S": c.S, f"layer.{name}.Vh": c.Vh})
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of every stored tensor of this entry."""
+        return sum(t.numel() * t.element_size() for t in self.tensors().values())
+
+
+class TaskKnowledgeBank:
+    """A capped store of compressed task adapters with similarity recall.
+
+    Args:
+        cap: top-K retention cap (maximum number of entries), >= 1.
+        eviction: which entry leaves when the cap is exceeded: ``lru`` (least recently used),
+            ``lfu`` (fewest uses, then least recent) or ``fifo`` (oldest created).
+    """
+
+    def __init__(self, cap: int = 50, eviction: str = "lru"):
+        if cap < 1:
+            raise ValueError(f"Bank cap K must be >= 1, got {cap}")
+        if eviction not in EVICTION_POLICIES:
+            raise ValueError(f"unknown eviction policy {eviction!r}; choose one of {EVICTION_POLICIES}")
+        self.cap = cap
+        self.eviction = eviction
+        self.entries: dict[int, BankEntry] = {}
+        self.evicted: list[int] = []
+        self._next_id = 0
+        self._keys: Tensor | None = None
+        self._ids: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, entry_id: int) -> bool:
+        return entry_id in self.entries
+
+    def __getitem__(self, entry_id: int) -> BankEntry:
+        return self.entries[entry_id]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(e.nbytes for e in self.entries.values())
+
+    def reserve(self, entry: BankEntry, now: int, entry_id: int | None = None) -> int:
+        """Store ``entry`` (replacing ``entry_id`` when given) and enforce the cap; returns its id."""
+        if entry_id is None:
+            entry_id = self._next_id
+            self._next_id += 1
+            entry.meta.created = now
+        entry.meta.last_use = now
+        entry.key = F.normalize(entry.key.detach().to("cpu", torch.float32).flatten(), dim=0)
+        self.entries[entry_id] = entry
+        while len(self.entries) > self.cap:
+            victim = self._victim(exclude=entry_id)
+            del self.entries[victim]
+            self.evicted.append(victim)
+        self._keys = None
+        return entry_id
+
+    def _victim(self, exclude: int) -> int:
+        candidates = [i for i in self.entries if i != exclude]
+        order = {
+            "lru": lambda i: (self.entries[i].meta.last_use, i),
+            "lfu": lambda i: (self.entries[i].meta.uses, self.entries[i].meta.last_use, i),
+            "fifo": lambda i: (self.entries[i].meta.created, i),
+        }[self.eviction]
+        return min(candidates, key=order)
+
+    def touch(self, entry_id: int, now: int) -> None:
+        """Record a use of ``entry_id`` at time ``now``."""
+        meta = self.entries[entry_id].meta
+        meta.uses += 1
+        meta.last_use = now
+
+    def similarities(self, query: Tensor) -> tuple[list[int], Tensor]:
+        """Cosine similarity of ``query`` to every key, as (ids, similarities)."""
+        if not self.entries:
+            return [], torch.empty(0)
+        if self._keys is None:
+            self._ids = list(self.entries)
+            self._keys = torch.stack([self.entries[i].key for i in self._ids])
+        q = F.normalize(query.detach().to("cpu", torch.float32).flatten(), dim=0)
+        return self._ids, self._keys @ q
+
+    def recall(self, query: Tensor, k: int = 1) -> list[tuple[int, float]]:
+        """The ``k`` entries most similar to ``query``, best first, as (id, cosine similarity)."""
+        ids, sims = self.similarities(query)
+        if not ids:
+            return []
+        top = torch.topk(sims, min(k, len(ids)))
+        return [(ids[j], float(s)) for s, j in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+
+    def entry_for_task(self, task: int) -> int | None:
+        """The most recently used entry that has learned ``task`` (oracle inference), if any."""
+        owners = [i for i, e in self.entries.items() if task in e.meta.tasks]
+        return max(owners, key=lambda i: self.entries[i].meta.last_use) if owners else None
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> None:
+        """Write the Bank as one safetensors file with JSON metadata in its header."""
+        from safetensors.torch import save_file
+
+        tensors, index = {}, {}
+        for entry_id, entry in self.entries.items():
+            for name, t in entry.tensors().items():
+                tensors[f"{entry_id}/{name}"] = t.contiguous()
+            index[str(entry_id)] = {
+                "meta": asdict(entry.meta),
+                "layers": {n: list(c.shape) for n, c in entry.layers.items()},
+            }
+        header = {"cap": self.cap, "eviction": self.eviction, "next_id": self._next_id,
+                  "evicted": self.evicted, "entries": index}
+        metadata = {"format": BANK_FORMAT, "version": str(BANK_VERSION), "bank": json.dumps(header)}
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(tensors, str(tmp), metadata=metadata)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TaskKnowledgeBank:
+        """Read a Bank saved by :meth:`save`; any other file raises :class:`BankFileError`."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise BankFileError(f"{path}: no such Bank file")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as exc:  # safetensors raises several types for damaged files
+            raise BankFileError(f"{path}: not a readable safetensors file ({exc}); "
+                                "the file is corrupt or truncated, re-save the Bank") from None
+        if metadata.get("format") != BANK_FORMAT:
+            raise BankFileError(f"{path}: not an nsr-bench Bank (format {metadata.get('format')!r})")
+        if metadata.get("version") != str(BANK_VERSION):
+            raise BankFileError(f"{path}: Bank format version {metadata.get('version')!r} is not "
+                                f"supported (this nsr-bench reads version {BANK_VERSION})")
+        try:
+            header = json.loads(metadata["bank"])
+            bank = cls(cap=int(header["cap"]), eviction=header["eviction"])
+            bank._next_id = int(header["next_id"])
+            bank.evicted = [int(i) for i in header["evicted"]]
+            for sid, info in header["entries"].items():
+                p = f"{sid}/"
+                layers = {n: CompressedDelta(tensors[f"{p}layer.{n}.U"], tensors[f"{p}layer.{n}.S"],
+                                             tensors[f"{p}layer.{n}.Vh"], tuple(shape))
+                          for n, shape in info["layers"].items()}
+                bank.entries[int(sid)] = BankEntry(tensors[f"{p}key"], layers, tensors[f"{p}head.weight"],
+                                                   tensors[f"{p}head.bias"], EntryMeta(**info["meta"]))
+        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+            raise BankFileError(f"{path}: Bank metadata is inconsistent with its tensors ({exc!r})") from None
+        return bank

@@ -1,0 +1,35 @@
+"""Task embeddings from frozen-backbone features (NSR step 3, the recall key).
+
+The embedding of a set of inputs is the mean of their frozen features (adapters off), centred on a
+reference mean (the backbone's mean feature on its own pre-training data, when known) and
+L2-normalised. The same function embeds a task's training sample and a single test batch, so the
+Bank can route test batches without task ids.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from nsr_bench.nsr.lora import adapters_disabled
+
+
+@torch.no_grad()
+def frozen_features(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor:
+    """Features of ``model.features`` with every adapter switched off, in eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        with adapters_disabled(model):
+            return torch.cat([model.features(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def task_embedding(model: nn.Module, x: Tensor, reference: Tensor | None = None) -> Tensor:
+    """The normalised, reference-centred mean frozen feature of the inputs ``x``."""
+    mean = frozen_features(model, x).mean(0)
+    if reference is not None:
+        mean = mean - reference.to(mean.device)
+    return F.normalize(mean, dim=0).cpu()

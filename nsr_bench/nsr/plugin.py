@@ -1,0 +1,261 @@
+"""NSRPlugin: Neural Subspace Reallocation as an Avalanche ``SupervisedPlugin``.
+
+NSR treats continual learning as memory management over parameter subspaces of a frozen backbone
+(the nsr-bench paper, "Neural Subspace Reallocation"): each experience is learned by LoRA adapters
+(Hu et al., ICLR 2022); afterwards the update is compressed by SVD and reserved in a
+TaskKnowledgeBank; at the next experience an allocation rule recalls, merges or resets the active
+adapter from the Bank by task-embedding similarity; distillation (Li & Hoiem, 2017) protects the
+outputs of prior tasks. With ``bank=None`` the same plugin runs the memoryless rules.
+
+The model must expose ``features(x)`` (the backbone) and ``head`` (an ``nn.Linear`` over all
+classes); :class:`nsr_bench.scenarios.backbones.AdapterNet` does. Adapters are attached in
+``before_train_dataset_adaptation``, i.e. before Avalanche (re)builds the optimizer, and are then
+re-valued in place, so the optimizer always holds them.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from avalanche.core import SupervisedPlugin
+from torch import Tensor, nn
+
+from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
+from nsr_bench.nsr.bank import BankEntry, EntryMeta, TaskKnowledgeBank
+from nsr_bench.nsr.compress import compress
+from nsr_bench.nsr.distill import kd_loss
+from nsr_bench.nsr.embed import task_embedding
+from nsr_bench.nsr.lora import LoRALayer, attach_lora
+
+INFERENCE_MODES = ("oracle", "agnostic")
+MASK_VALUE = -1e9
+
+
+def mask_logits(logits: Tensor, classes: list[int]) -> Tensor:
+    """Keep the logits of ``classes`` (task-incremental head); push the others to ``MASK_VALUE``."""
+    keep = torch.zeros(logits.shape[1], dtype=torch.bool, device=logits.device)
+    keep[classes] = True
+    return logits.masked_fill(~keep, MASK_VALUE)
+
+
+def experience_classes(experience) -> list[int]:
+    """The sorted class labels present in an Avalanche experience's dataset."""
+    return sorted(int(c) for c in experience.dataset.targets.uniques)
+
+
+class NSRPlugin(SupervisedPlugin):
+    """Allocate, train, compress and reserve LoRA adapters; route inference through the Bank.
+
+    Args:
+        rule: the allocation rule (similarity for NSR, a heuristic, or a learned allocator).
+        bank: the TaskKnowledgeBank, or ``None`` to switch memory off.
+        targets: names of the backbone's Linear/Conv2d modules that get adapters.
+        rank, alpha: LoRA rank and scale numerator (update = alpha / rank * B A).
+        energy, fixed_rank: SVD compression by retained energy, or to a fixed rank (one of them).
+        store_dtype: ``fp32`` or ``fp16`` storage of the compressed factors.
+        distill_lambda, temperature: weight and temperature of the distillation loss on prior classes.
+        embed_samples: training samples used to embed a task.
+        reference: feature mean of the backbone's pre-training data, centring the embeddings.
+        mask: task-incremental heads (logits masked to the task's classes) or one shared head.
+        seed: seeds the fresh adapter initialisations and the embedding sample.
+    """
+
+    def __init__(self, rule: AllocationRule, bank: TaskKnowledgeBank | None, targets: list[str],
+                 rank: int = 4, alpha: float = 8.0, energy: float | None = 0.99,
+                 fixed_rank: int | None = None, store_dtype: str = "fp32",
+                 distill_lambda: float = 1.0, temperature: float = 2.0, embed_samples: int = 256,
+                 reference: Tensor | None = None, mask: bool = True, seed: int = 0):
+        super().__init__()
+        if rule.uses_bank and bank is None:
+            raise ValueError(f"allocation rule {type(rule).__name__} recalls from the Bank; "
+                             "switch the Bank on (bank=true) or choose a memoryless rule")
+        self.rule, self.bank, self.targets = rule, bank, targets
+        self.rank, self.alpha = rank, alpha
+        self.energy = None if fixed_rank else energy
+        self.fixed_rank, self.store_dtype = fixed_rank, store_dtype
+        self.distill_lambda, self.temperature = distill_lambda, temperature
+        self.embed_samples, self.reference, self.mask = embed_samples, reference, mask
+        self.generator = torch.Generator().manual_seed(seed)
+        self.inference = "oracle"
+        self.layers: dict[str, LoRALayer] = {}
+        self.decisions: list[dict] = []
+        self.seen_classes: set[int] = set()
+        self.routing = {"hits": 0, "batches": 0}
+        self._clock = 0
+        self._query: Tensor | None = None
+        self._decision: Decision | None = None
+        self._classes: list[int] = []
+        self._teacher: nn.Module | None = None
+        self._raw_logits: Tensor | None = None
+        self._active: dict[str, Tensor] | None = None
+        self._loaded: int | None = None
+
+    # ------------------------------------------------------------------ training hooks
+    def before_train_dataset_adaptation(self, strategy, **kwargs):
+        if not self.layers:
+            self.layers = attach_lora(strategy.model, self.targets, self.rank, self.alpha)
+
+    def before_training_exp(self, strategy, **kwargs):
+        model, exp = strategy.model, strategy.experience
+        x, _ = self._sample(exp.dataset, strategy.device)
+        self._classes = experience_classes(exp)
+        self._query = task_embedding(model, x, self.reference)
+        prior = sorted(self.seen_classes - set(self._classes))
+        self._teacher = self._snapshot_teacher(model) if self.distill_lambda > 0 and prior else None
+        decision = self.rule.decide(AllocationContext(self._query, self.bank, self._clock))
+        self._apply(model, decision)
+        self._decision = decision
+        strategy.optimizer.state.clear()
+        self.decisions.append({
+            "experience": self._clock, "task": int(exp.task_label), "action": decision.action,
+            "entries": decision.entries, "weights": decision.weights, "similarity": decision.similarity,
+            "entry_tasks": [self.bank[e].meta.tasks for e in decision.entries] if self.bank else [],
+        })
+
+    def after_forward(self, strategy, **kwargs):
+        self._raw_logits = strategy.mb_output
+        if self.mask:
+            strategy.mb_output = mask_logits(strategy.mb_output, self._classes)
+
+    def before_backward(self, strategy, **kwargs):
+        if self._teacher is None:
+            return
+        prior = sorted(self.seen_classes - set(self._classes))
+        with torch.no_grad():
+            teacher_logits = self._teacher(strategy.mb_x)
+        strategy.loss = strategy.loss + self.distill_lambda * kd_loss(
+            self._raw_logits, teacher_logits, prior, self.temperature)
+
+    def after_training_exp(self, strategy, **kwargs):
+        exp = strategy.experience
+        self.seen_classes.update(self._classes)
+        self._teacher = None
+        if self.bank is not None:
+            entry = self._make_entry(strategy.model, int(exp.task_label), exp.dataset, strategy.device)
+            target = None
+            if self._decision.action == "recall" and self._decision.entries[0] in self.bank:
+                target = self._decision.entries[0]
+                old = self.bank[target].meta
+                entry.meta.tasks = sorted(set(old.tasks) | set(entry.meta.tasks))
+                entry.meta.classes = sorted(set(old.classes) | set(entry.meta.classes))
+                entry.meta.uses, entry.meta.created = old.uses, old.created
+            self.bank.reserve(entry, self._clock, entry_id=target)
+        self._clock += 1
+
+    # ------------------------------------------------------------------ evaluation hooks
+    def before_eval(self, strategy, **kwargs):
+        self.routing = {"hits": 0, "batches": 0}
+        self._loaded = None
+        if self.bank is not None and self.layers:
+            self._active = self._capture(strategy.model)
+
+    def before_eval_exp(self, strategy, **kwargs):
+        exp = strategy.experience
+        self._classes = experience_classes(exp)
+        if self._active is None or self.inference != "oracle":
+            return
+        entry_id = self.bank.entry_for_task(int(exp.task_label))
+        if entry_id is None:
+            self._restore(strategy.model, self._active)
+        else:
+            self._load(strategy.model, [entry_id], [1.0])
+
+    def before_eval_forward(self, strategy, **kwargs):
+        if self._active is None or self.inference != "agnostic" or len(self.bank) == 0:
+            return
+        query = task_embedding(strategy.model, strategy.mb_x, self.reference)
+        entry_id, _ = self.bank.recall(query, 1)[0]
+        if entry_id != self._loaded:
+            self._load(strategy.model, [entry_id], [1.0])
+            self._loaded = entry_id
+        self.routing["batches"] += 1
+        self.routing["hits"] += int(int(strategy.experience.task_label) in self.bank[entry_id].meta.tasks)
+
+    def after_eval_forward(self, strategy, **kwargs):
+        if self.inference == "oracle":
+            classes = self._classes if self.mask else None
+        else:
+            classes = self.bank[self._loaded].meta.classes if self._loaded is not None else None
+        if classes:
+            strategy.mb_output = mask_logits(strategy.mb_output, classes)
+
+    def after_eval(self, strategy, **kwargs):
+        if self._active is not None:
+            self._restore(strategy.model, self._active)
+            self._active = None
+
+    def routing_accuracy(self) -> float | None:
+        """Share of test batches routed to an entry that learned their task, in the last eval."""
+        r = self.routing
+        return r["hits"] / r["batches"] if r["batches"] else None
+
+    # ------------------------------------------------------------------ mechanism
+    def _sample(self, dataset, device) -> tuple[Tensor, Tensor]:
+        loader = torch.utils.data.DataLoader(dataset.eval(), batch_size=self.embed_samples,
+                                             shuffle=True, generator=self.generator)
+        x, y, *_ = next(iter(loader))
+        return x.to(device), y.to(device)
+
+    def _snapshot_teacher(self, model: nn.Module) -> nn.Module:
+        """A frozen copy of the model that shares (does not copy) the frozen backbone weights."""
+        memo = {id(p): p for p in model.parameters() if not p.requires_grad}
+        teacher = copy.deepcopy(model, memo)
+        return teacher.eval().requires_grad_(False)
+
+    def _apply(self, model: nn.Module, decision: Decision) -> None:
+        if decision.action == "fresh":
+            for layer in self.layers.values():
+                layer.reset_adapter(self.generator)
+            model.head.reset_parameters()
+        elif decision.action in ("recall", "merge"):
+            self._load(model, decision.entries, decision.weights)
+            for e in decision.entries:
+                self.bank.touch(e, self._clock)
+
+    def _load(self, model: nn.Module, entries: list[int], weights: list[float]) -> None:
+        """Make the active adapter the weighted sum of the given entries (head rows per class)."""
+        stored = [self.bank[e] for e in entries]
+        for name, layer in self.layers.items():
+            delta = sum(w * s.layers[name].reconstruct() for s, w in zip(stored, weights, strict=True))
+            layer.load_delta(delta, self.generator)
+        rows: dict[int, list[tuple[float, Tensor, Tensor]]] = {}
+        for s, w in zip(stored, weights, strict=True):
+            for r, c in enumerate(s.meta.classes):
+                rows.setdefault(c, []).append((w, s.head_weight[r], s.head_bias[r]))
+        with torch.no_grad():
+            for c, parts in rows.items():
+                total = sum(w for w, _, _ in parts)
+                model.head.weight[c] = sum(w * hw.float() for w, hw, _ in parts).to(model.head.weight) / total
+                model.head.bias[c] = sum(w * hb.float() for w, _, hb in parts).to(model.head.bias) / total
+
+    def _make_entry(self, model: nn.Module, task: int, dataset, device) -> BankEntry:
+        layers = {n: compress(layer.delta_weight(), self.energy, self.fixed_rank, self.store_dtype)
+                  for n, layer in self.layers.items()}
+        cast = layers[next(iter(layers))].U.dtype
+        head_w = model.head.weight[self._classes].detach().cpu().to(cast).clone()
+        head_b = model.head.bias[self._classes].detach().cpu().to(cast).clone()
+        x, y = self._sample(dataset, device)
+        model.eval()
+        with torch.no_grad():
+            logits = model(x)
+        model.train()
+        if self.mask:
+            logits = mask_logits(logits, self._classes)
+        accuracy = float((logits.argmax(1) == y).float().mean())
+        meta = EntryMeta(tasks=[task], classes=list(self._classes), accuracy=accuracy)
+        return BankEntry(self._query, layers, head_w, head_b, meta)
+
+    def _capture(self, model: nn.Module) -> dict[str, Tensor]:
+        state = {f"{n}.A": layer.lora_A for n, layer in self.layers.items()}
+        state.update({f"{n}.B": layer.lora_B for n, layer in self.layers.items()})
+        state.update({"head.weight": model.head.weight, "head.bias": model.head.bias})
+        return {k: v.detach().clone() for k, v in state.items()}
+
+    def _restore(self, model: nn.Module, state: dict[str, Tensor]) -> None:
+        with torch.no_grad():
+            for n, layer in self.layers.items():
+                layer.lora_A.copy_(state[f"{n}.A"])
+                layer.lora_B.copy_(state[f"{n}.B"])
+            model.head.weight.copy_(state["head.weight"])
+            model.head.bias.copy_(state["head.bias"])

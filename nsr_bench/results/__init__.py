@@ -1,0 +1,1 @@
+"""Where finished cells are stored and how they are read back."""

@@ -1,0 +1,184 @@
+"""Run one cell: scenario -> backbone -> strategy -> train/eval -> metrics -> results folder."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import platform
+import random
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from nsr_bench import __version__
+from nsr_bench.config import CellSpec, SpecError, TrainSpec, parse_selector, validate
+from nsr_bench.registry import lookup, resolve
+from nsr_bench.results.files import ResultsDir
+
+INFERENCE_MODES = ("oracle", "agnostic")
+
+
+@dataclass
+class BuildContext:
+    """What a strategy's ``build`` gets: the model to adapt, the scenario, the seed and device."""
+
+    model: Any
+    scenario: Any
+    seed: int
+    device: str
+
+
+def resolve_device(device: str) -> str:
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise SpecError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
+    if device == "cpu":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda" if device == "auto" else device
+    if device == "auto":
+        return "cpu"
+    raise SpecError(f"device {device!r} requested but CUDA is not available here; use --device cpu")
+
+
+def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
+                 test: bool = False) -> CellSpec:
+    """Resolve selectors such as ``"nsr[rank=8]"`` into a fully validated cell (no work done)."""
+    sc_name, sc_over = parse_selector(scenario)
+    sc = lookup("scenarios", sc_name)
+    train = sc.train.model_dump()
+    params = dict(sc.params)
+    if test:
+        params.update(sc.test.get("params", {}))
+        train.update(sc.test.get("train", {}))
+    for key, value in sc_over.items():
+        (train if key in TrainSpec.model_fields else params)[key] = value
+    builder = resolve(sc.builder)
+    accepted = [p for p in inspect.signature(builder).parameters if p != "seed"]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise SpecError(f"scenario {sc_name!r}: unknown parameter(s) {unknown}; allowed: "
+                        f"{accepted + sorted(TrainSpec.model_fields)}")
+    st_name, st_over = parse_selector(strategy)
+    st = lookup("strategies", st_name)
+    raw = {**st.defaults, **st.best.get(sc_name, {}), **(st.test if test else {}), **st_over}
+    params_model = resolve(st.impl).Params
+    st_params = validate(params_model, raw, f"strategy {st_name!r}").model_dump(mode="json")
+    return CellSpec(scenario=sc_name, builder=sc.builder, scenario_params=params,
+                    train=validate(TrainSpec, train, f"scenario {sc_name!r} train"),
+                    strategy=st_name, impl=st.impl, strategy_params=st_params, seed=seed,
+                    device=resolve_device(device))
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def versions() -> dict[str, str]:
+    import avalanche
+    import torch
+
+    return {"nsr_bench": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "avalanche": avalanche.__version__, "numpy": np.__version__, "platform": platform.platform()}
+
+
+def run_cell(cell: CellSpec, store: ResultsDir, force: bool = False, progress=None) -> dict:
+    """Run ``cell`` unless already finished in ``store``; return its summary.
+
+    ``progress`` (a tqdm bar, optional) shows the experience being trained.
+    """
+    if store.done(cell.hash) and not force:
+        return store.summary(cell.hash)
+    import torch
+    from avalanche.training.plugins import EvaluationPlugin
+    from avalanche.training.templates import SupervisedTemplate
+
+    from nsr_bench.metrics.recorder import AccuracyRecorder
+    from nsr_bench.nsr.plugin import NSRPlugin
+    from nsr_bench.scenarios.backbones import AdapterNet
+
+    started = time.perf_counter()
+    seed_everything(cell.seed)
+    scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed)
+    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes)
+    impl = resolve(cell.impl)
+    plugins = impl.build(impl.Params(**cell.strategy_params),
+                         BuildContext(model, scenario, cell.seed, cell.device))
+    recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
+                                batch_size=cell.train.eval_batch_size)
+    with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
+        warnings.filterwarnings("ignore", message="No loggers specified")
+        evaluator = EvaluationPlugin(loggers=[])
+    strategy = SupervisedTemplate(
+        model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
+        criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
+        train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
+        plugins=[*plugins, recorder], evaluator=evaluator)
+    bm = scenario.benchmark()
+    nsr = next((p for p in plugins if isinstance(p, NSRPlugin)), None)
+
+    def evaluate() -> None:
+        for mode in INFERENCE_MODES:
+            recorder.mode = mode
+            if nsr is not None:
+                nsr.inference = mode
+            strategy.eval(bm.test_stream, num_workers=0)
+
+    evaluate()
+    for i, exp in enumerate(bm.train_stream, 1):
+        strategy.train(exp, num_workers=0)
+        evaluate()
+        if progress is not None:
+            progress.set_postfix_str(f"{cell.strategy} seed {cell.seed}: exp {i}/{len(scenario.order)}")
+    wall = time.perf_counter() - started
+    summary, documents, rows = summarize(cell, scenario, recorder, nsr, wall)
+    documents["manifest"] = {
+        "cell": cell.model_dump(mode="json"), "hash": cell.hash, "seed": cell.seed,
+        "versions": versions(), "device": cell.device, "scenario_info": scenario.info,
+        "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
+        "timings": {"wall_s": wall, "train_s": recorder.train_seconds},
+        "decisions": nsr.decisions if nsr else [],
+    }
+    store.write(cell.hash, documents, rows, bank=nsr.bank if nsr else None)
+    return summary
+
+
+def summarize(cell: CellSpec, scenario, recorder, nsr, wall: float) -> tuple[dict, dict, list[dict]]:
+    """The summary (DESIGN.md section 5), the JSON documents and the long accuracy-matrix rows."""
+    from nsr_bench.metrics import core
+
+    tasks = scenario.order
+    R = recorder.matrix("oracle")
+    recovery = core.recovery_steps(recorder.curves, cell.train.tol)
+    regret = core.regret_per_cycle(recorder.curves)
+    bank = nsr.bank if nsr is not None else None
+    bank_bytes = bank.nbytes if bank is not None else 0
+    summary = {
+        "strategy": cell.strategy, "scenario": cell.scenario, "seed": cell.seed, "hash": cell.hash,
+        "acc": core.average_accuracy(R),
+        "acc_agnostic": core.average_accuracy(recorder.matrix("agnostic")),
+        "bwt": core.backward_transfer(R, tasks), "forgetting": core.forgetting(R, tasks),
+        "fwt": core.forward_transfer(R, tasks),
+        "recovery_steps_mean": float(np.mean([r["steps"] for r in recovery])) if recovery else None,
+        "recovery_censored": sum(r["censored"] for r in recovery),
+        "regret": float(sum(regret)), "regret_per_cycle": regret,
+        "bank_mb_per_task": bank_bytes / len(bank) / 1e6 if bank is not None and len(bank) else 0.0,
+        "bank_mb_total": bank_bytes / 1e6,
+        "routing_acc": nsr.routing_accuracy() if nsr is not None else None,
+        "wall_s": wall,
+        "train_samples_per_s": recorder.train_samples / max(recorder.train_seconds, 1e-9),
+    }
+    rows = [{"mode": mode, "experience": i, "task": j, "acc": float(a)}
+            for mode, matrix in recorder.rows.items()
+            for i, row in enumerate(matrix) for j, a in enumerate(row)]
+    documents = {"summary": summary, "curves": {"curves": [asdict(c) for c in recorder.curves],
+                                                "recovery": recovery}}
+    return summary, documents, rows

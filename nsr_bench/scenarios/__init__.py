@@ -1,0 +1,1 @@
+"""Stream builders (cyclic, from data sources) and frozen backbones."""

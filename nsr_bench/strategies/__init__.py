@@ -1,0 +1,1 @@
+"""Implementations of every compared method; their YAML specs live in the top-level strategies/."""
