@@ -1,0 +1,133 @@
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from nsr_bench.nsr.bank import BankEntry, BankFileError, EntryMeta, TaskKnowledgeBank
+from nsr_bench.nsr.compress import compress
+
+
+def make_entry(key, task, rank=2, out=6, inp=5, classes=(0, 1), dtype="fp32"):
+    g = torch.Generator().manual_seed(task)
+    delta = torch.randn(out, rank, generator=g) @ torch.randn(rank, inp, generator=g)
+    layers = {"features.fc": compress(delta, rank=rank, dtype=dtype)}
+    cast = layers["features.fc"].U.dtype
+    head_w = torch.randn(len(classes), out, generator=g).to(cast)
+    head_b = torch.randn(len(classes), generator=g).to(cast)
+    return BankEntry(torch.as_tensor(key, dtype=torch.float32), layers, head_w, head_b,
+                     EntryMeta(tasks=[task], classes=list(classes)))
+
+
+def test_recall_returns_the_recurring_tasks_entry():
+    bank = TaskKnowledgeBank(cap=10)
+    keys = torch.eye(4)
+    ids = [bank.reserve(make_entry(keys[t], t), now=t) for t in range(4)]
+    noisy = keys[2] + 0.1 * torch.tensor([1.0, -1.0, 0.0, 1.0])
+    best, sim = bank.recall(noisy, k=1)[0]
+    assert best == ids[2] and sim > 0.9
+    top = bank.recall(noisy, k=3)
+    assert [i for i, _ in top][0] == ids[2] and len(top) == 3
+    assert top[0][1] >= top[1][1] >= top[2][1]
+
+
+@pytest.mark.parametrize("policy, victim", [("fifo", 0), ("lru", 2), ("lfu", 2)])
+def test_cap_evicts_by_policy(policy, victim):
+    bank = TaskKnowledgeBank(cap=3, eviction=policy)
+    for t in range(3):
+        bank.reserve(make_entry(torch.eye(4)[t], t), now=t)
+    for entry_id, now in ((0, 3), (2, 4), (1, 5), (1, 6), (0, 7)):
+        bank.touch(entry_id, now)
+    # created 0, 1, 2; last use 7, 6, 4; uses 2, 2, 1
+    new = bank.reserve(make_entry(torch.eye(4)[3], 3), now=8)
+    assert len(bank) == 3 and new in bank
+    assert bank.evicted == [victim]
+
+
+def test_lfu_breaks_ties_by_least_recent_use():
+    bank = TaskKnowledgeBank(cap=2, eviction="lfu")
+    a = bank.reserve(make_entry(torch.eye(3)[0], 0), now=0)
+    b = bank.reserve(make_entry(torch.eye(3)[1], 1), now=1)
+    bank.touch(b, now=2)
+    bank.touch(a, now=3)
+    bank.reserve(make_entry(torch.eye(3)[2], 2), now=4)
+    assert bank.evicted == [b]
+
+
+def test_cap_never_evicts_the_entry_just_reserved():
+    bank = TaskKnowledgeBank(cap=1, eviction="lfu")
+    first = bank.reserve(make_entry(torch.eye(3)[0], 0), now=0)
+    bank.touch(first, now=1)
+    second = bank.reserve(make_entry(torch.eye(3)[1], 1), now=2)
+    assert list(bank.entries) == [second]
+
+
+def test_bytes_match_the_analytical_count():
+    out, inp, rank, ncls, dim = 6, 5, 2, 2, 4
+    for dtype, size in (("fp32", 4), ("fp16", 2)):
+        bank = TaskKnowledgeBank()
+        bank.reserve(make_entry(torch.ones(dim), 0, rank, out, inp, dtype=dtype), now=0)
+        factors = (out * rank + rank + rank * inp) * size
+        head = (ncls * out + ncls) * size
+        key = dim * 4
+        assert bank.nbytes == factors + head + key
+
+
+def test_save_load_round_trips_bit_exactly(tmp_path):
+    bank = TaskKnowledgeBank(cap=5, eviction="lfu")
+    for t in range(3):
+        bank.reserve(make_entry(torch.randn(4), t, dtype="fp16" if t else "fp32"), now=t)
+    bank.touch(1, now=5)
+    path = tmp_path / "bank.safetensors"
+    bank.save(path)
+    loaded = TaskKnowledgeBank.load(path)
+    assert (loaded.cap, loaded.eviction, loaded.evicted) == (bank.cap, bank.eviction, bank.evicted)
+    assert loaded.entries.keys() == bank.entries.keys()
+    for i, e in bank.entries.items():
+        f = loaded[i]
+        assert f.meta == e.meta
+        for name, t in e.tensors().items():
+            assert t.dtype == f.tensors()[name].dtype
+            assert torch.equal(t, f.tensors()[name])
+    assert loaded.recall(bank[2].key) == bank.recall(bank[2].key)
+
+
+def test_corrupt_truncated_and_foreign_files_are_rejected(tmp_path):
+    bank = TaskKnowledgeBank()
+    bank.reserve(make_entry(torch.randn(4), 0), now=0)
+    good = tmp_path / "bank.safetensors"
+    bank.save(good)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(good.read_bytes()[:-7])
+    with pytest.raises(BankFileError, match="corrupt or truncated"):
+        TaskKnowledgeBank.load(truncated)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(BankFileError, match="not an nsr-bench Bank"):
+        TaskKnowledgeBank.load(foreign)
+    with pytest.raises(BankFileError, match="no such Bank file"):
+        TaskKnowledgeBank.load(tmp_path / "missing.safetensors")
+
+
+class _Exploit:
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_a_pickle_is_rejected_without_executing_it(tmp_path):
+    marker = tmp_path / "pwned"
+    exploit = _Exploit()
+    exploit.marker = str(marker)
+    path = tmp_path / "bank.safetensors"
+    path.write_bytes(pickle.dumps(exploit))
+    with pytest.raises(BankFileError):
+        TaskKnowledgeBank.load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kwargs", [{"cap": 0}, {"eviction": "random"}])
+def test_bad_bank_settings_are_rejected(kwargs):
+    with pytest.raises(ValueError):
+        TaskKnowledgeBank(**kwargs)

@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from nsr_bench.nsr.compress import choose_rank, compress
+
+
+def test_error_equals_discarded_singular_values():
+    torch.manual_seed(0)
+    delta = torch.randn(20, 12) @ torch.randn(12, 30)
+    S = torch.linalg.svdvals(delta)
+    c = compress(delta, rank=5)
+    err = torch.linalg.matrix_norm(delta - c.reconstruct()) ** 2
+    assert c.rank == 5
+    assert err.item() == pytest.approx((S[5:] ** 2).sum().item(), rel=1e-4)
+
+
+def test_energy_threshold_picks_smallest_sufficient_rank():
+    S = torch.tensor([3.0, 2.0, 1.0, 0.0])  # energies 9, 4, 1 of 14
+    assert choose_rank(S, energy=9 / 14) == 1
+    assert choose_rank(S, energy=0.93) == 3  # 13/14 = 0.929 falls short
+    assert choose_rank(S, energy=13 / 14) == 2
+    assert choose_rank(S, energy=1.0) == 3
+
+
+def test_conv_shape_is_restored_and_low_rank_is_exact():
+    torch.manual_seed(1)
+    delta = (torch.randn(8, 2) @ torch.randn(2, 4 * 3 * 3)).reshape(8, 4, 3, 3)
+    c = compress(delta, energy=0.999999)
+    assert c.rank == 2
+    assert c.reconstruct().shape == (8, 4, 3, 3)
+    assert torch.allclose(c.reconstruct(), delta, atol=1e-5)
+
+
+def test_fp16_storage_halves_bytes():
+    delta = torch.randn(16, 16)
+    assert compress(delta, rank=4, dtype="fp16").nbytes * 2 == compress(delta, rank=4).nbytes
+
+
+@pytest.mark.parametrize("kwargs", [{"energy": 0.0}, {"energy": 1.5}, {"rank": 0}, {}, {"energy": 0.9, "rank": 2}])
+def test_bad_settings_are_rejected(kwargs):
+    with pytest.raises(ValueError):
+        choose_rank(torch.ones(3), **kwargs)

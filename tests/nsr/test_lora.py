@@ -1,0 +1,66 @@
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from nsr_bench.nsr.lora import LoRAConv2d, LoRALinear, adapters_disabled, attach_lora, lora_layers
+
+
+def randomize(layer):
+    with torch.no_grad():
+        layer.lora_B.normal_()
+
+
+def test_linear_update_equals_delta_weight():
+    torch.manual_seed(0)
+    layer = LoRALinear(nn.Linear(5, 3), rank=2, alpha=4.0)
+    randomize(layer)
+    x = torch.randn(7, 5)
+    expected = F.linear(x, layer.base.weight + layer.delta_weight(), layer.base.bias)
+    assert torch.allclose(layer(x), expected, atol=1e-5)
+
+
+def test_conv_update_equals_delta_weight():
+    torch.manual_seed(0)
+    base = nn.Conv2d(3, 4, 3, padding=1, stride=2)
+    layer = LoRAConv2d(base, rank=2, alpha=2.0)
+    randomize(layer)
+    x = torch.randn(2, 3, 9, 9)
+    expected = F.conv2d(x, base.weight + layer.delta_weight(), base.bias, stride=2, padding=1)
+    assert torch.allclose(layer(x), expected, atol=1e-5)
+
+
+def test_fresh_adapter_is_a_zero_update_and_disable_switches_it_off():
+    layer = LoRALinear(nn.Linear(4, 4), rank=2, alpha=1.0)
+    x = torch.randn(3, 4)
+    assert torch.equal(layer(x), layer.base(x))
+    randomize(layer)
+    model = nn.Sequential(layer)
+    with adapters_disabled(model):
+        assert torch.equal(model(x), layer.base(x))
+    assert not torch.equal(model(x), layer.base(x))
+
+
+def test_load_delta_reproduces_a_low_rank_update():
+    torch.manual_seed(0)
+    layer = LoRAConv2d(nn.Conv2d(2, 3, 3), rank=3, alpha=6.0)
+    delta = (torch.randn(3, 2) @ torch.randn(2, 18)).reshape(3, 2, 3, 3)
+    layer.load_delta(delta)
+    assert torch.allclose(layer.delta_weight(), delta, atol=1e-5)
+    assert layer.lora_A.view(3, -1)[2].abs().sum() > 0  # the spare direction stays trainable
+
+
+def test_attach_wraps_named_layers_freezes_base_and_is_idempotent():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 2))
+    layers = attach_lora(model, ["0", "2"], rank=2, alpha=2.0)
+    assert isinstance(model[0], LoRAConv2d) and isinstance(model[2], LoRALinear)
+    assert not any(p.requires_grad for layer in layers.values() for p in layer.base.parameters())
+    assert attach_lora(model, ["0", "2"], 2, 2.0) == layers == lora_layers(model)
+
+
+def test_attach_rejects_unknown_or_unsupported_targets():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    with pytest.raises(ValueError, match="valid targets: \\['0'\\]"):
+        attach_lora(model, ["fc"], 2, 2.0)
+    with pytest.raises(ValueError, match="only Linear and Conv2d"):
+        attach_lora(model, ["1"], 2, 2.0)

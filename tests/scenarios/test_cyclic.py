@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import torch
+
+from nsr_bench.scenarios.cyclic import cyclic_order, split_classes
+
+
+def test_fixed_cyclic_order_and_recurrence_tags():
+    order, rec = cyclic_order(3, 2)
+    assert order == [0, 1, 2, 0, 1, 2]
+    assert rec == [0, 0, 0, 1, 1, 1]
+
+
+def test_shuffled_cycles_are_permutations():
+    order, rec = cyclic_order(4, 3, shuffle=True, rng=np.random.default_rng(1))
+    for c in range(3):
+        assert sorted(order[4 * c:4 * c + 4]) == [0, 1, 2, 3]
+    assert rec == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_impossible_splits_are_rejected():
+    with pytest.raises(ValueError, match="cannot make 6 tasks of 2 classes from 10"):
+        split_classes(list(range(10)), 6, 2)
+    with pytest.raises(ValueError, match="at least|>= 1"):
+        cyclic_order(0, 2)
+
+
+def test_digits_tasks_are_disjoint_and_tagged(tiny_scenario):
+    sc = tiny_scenario
+    assert [t.classes for t in sc.tasks] == [[0, 1], [2, 3], [4, 5]]
+    for t in sc.tasks:
+        assert set(t.y_train.tolist()) == set(t.classes) == set(t.y_test.tolist())
+        assert t.x_train.shape[1:] == (1, 8, 8) and len(t.y_train) == 80
+    bm = sc.benchmark()
+    assert [e.task_label for e in bm.train_stream] == [0, 1, 2, 0, 1, 2]
+    assert [e.recurrence for e in bm.train_stream] == [0, 0, 0, 1, 1, 1]
+    assert [e.task_label for e in bm.test_stream] == [0, 1, 2]
+
+
+def test_backbone_pretraining_data_is_disjoint_and_cached(tiny_scenario):
+    from nsr_bench.scenarios.digits import digits_cyclic
+
+    info = tiny_scenario.info
+    assert info["n_pretrain"] + info["n_train"] + info["n_test"] <= 1797
+    again = digits_cyclic(tasks=3, cycles=2, samples_per_class=40, pretrain_epochs=3, seed=0)
+    assert again.info["backbone"]["loaded_from_cache"] is True
+    for a, b in zip(again.backbone.state_dict().values(), tiny_scenario.backbone.state_dict().values(),
+                    strict=True):
+        assert torch.equal(a, b)

@@ -1,0 +1,31 @@
+"""The paper's central effect on the embedded scenario, measured the way `nsr-bench run` measures it.
+
+These tests assert what the suite observed on CPU, not the paper's numbers: if a change breaks
+recall, routing or the recovery metric, they fail.
+"""
+
+import pytest
+
+from nsr_bench.results.files import ResultsDir
+from nsr_bench.runner import resolve_cell, run_cell
+
+
+@pytest.fixture(scope="module")
+def summaries(tmp_path_factory):
+    store = ResultsDir(tmp_path_factory.mktemp("claims"))
+    return {name: run_cell(resolve_cell("digits_cyclic[cycles=2,pretrain_epochs=10]", name, seed=0,
+                                        device="cpu"), store)
+            for name in ("nsr", "fresh")}
+
+
+def test_bank_recovers_recurring_tasks_faster_than_fresh(summaries):
+    nsr, fresh = summaries["nsr"], summaries["fresh"]
+    assert nsr["recovery_steps_mean"] <= 0.5
+    assert fresh["recovery_steps_mean"] >= 2.0
+    assert nsr["regret"] < fresh["regret"]
+
+
+def test_bank_inference_keeps_old_tasks(summaries):
+    nsr, fresh = summaries["nsr"], summaries["fresh"]
+    assert nsr["acc"] > 0.95 and nsr["routing_acc"] == 1.0
+    assert nsr["forgetting"] < 0.05 < fresh["forgetting"]

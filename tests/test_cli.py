@@ -1,0 +1,79 @@
+"""The command line, end to end on the tiny test configuration."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nsr_bench.cli import main, parse_seeds
+
+SUMMARY_KEYS = {"strategy", "scenario", "seed", "acc", "bwt", "forgetting", "fwt", "recovery_steps_mean",
+                "regret", "bank_mb_per_task", "bank_mb_total", "routing_acc", "wall_s",
+                "train_samples_per_s"}
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = ("import sys, time; t = time.perf_counter(); from nsr_bench.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "assert 'torch' not in sys.modules and 'avalanche' not in sys.modules, 'heavy import'\n"
+            "print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "usage: nsr-bench" in out.stdout
+
+
+def test_run_writes_results_and_reuses_finished_cells(tmp_path, capsys):
+    args = ["run", "--test", "--json", "--results", str(tmp_path), "--strategy", "nsr",
+            "--strategy", "fresh[rank=3]"]
+    assert main(args) == 0
+    summaries = json.loads(capsys.readouterr().out)
+    assert [s["strategy"] for s in summaries] == ["nsr", "fresh"]
+    assert SUMMARY_KEYS <= set(summaries[0])
+    nsr, fresh = summaries
+    assert nsr["bank_mb_per_task"] > 0 and fresh["bank_mb_per_task"] == 0.0
+    cell = tmp_path / "cells" / nsr["hash"]
+    names = {p.name for p in cell.iterdir()}
+    assert {"manifest.json", "summary.json", "accuracy_matrix.csv", "curves.json", "bank.safetensors"} <= names
+    manifest = json.loads((cell / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and manifest["cell"]["strategy_params"]["rank"] == 2
+    assert {"torch", "avalanche", "nsr_bench"} <= set(manifest["versions"])
+    lines = (cell / "accuracy_matrix.csv").read_text().splitlines()
+    assert lines[0] == "mode,experience,task,acc" and len(lines) == 1 + 2 * 7 * 3  # 2 modes, N+1 rows, M tasks
+    stamp = (cell / "summary.json").stat().st_mtime_ns
+    time.sleep(0.01)
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == summaries
+    assert (cell / "summary.json").stat().st_mtime_ns == stamp
+
+
+def test_config_file_supplies_flags(tmp_path, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"strategy: carry\nseeds: 1\ntest: true\njson: true\nresults: {tmp_path / 'out'}\n")
+    assert main(["run", "--config", str(cfg)]) == 0
+    (summary,) = json.loads(capsys.readouterr().out)
+    assert (summary["strategy"], summary["seed"]) == ("carry", 1)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--strategy", "nope"], "unknown strategy 'nope'; valid names: carry, fresh, nsr"),
+    (["run", "--scenario", "nope"], "unknown scenario 'nope'; valid names: digits_cyclic"),
+    (["run", "--strategy", "nsr[rnk=3]"], "rnk: unknown key"),
+    (["run", "--strategy", "nsr[cap=0]"], "cap: Input should be greater than or equal to 1"),
+    (["run", "--strategy", "nsr[bank=false]"], "set bank=true"),
+    (["run", "--scenario", "digits_cyclic[taks=3]"], "unknown parameter(s) ['taks']"),
+    (["run", "--seeds", "a,b"], "--seeds 'a,b'"),
+    (["run", "--results", "postgresql://db/x"], "looks like a database URL"),
+])
+def test_bad_input_gets_one_clear_message(args, message, capsys, tmp_path):
+    if "--results" not in args:
+        args = [*args, "--results", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (tmp_path / "cells").exists()
+
+
+def test_seed_lists_and_ranges():
+    assert parse_seeds("0,1,2") == parse_seeds("0-2") == [0, 1, 2]
+    assert parse_seeds("5") == [5]
