@@ -108,6 +108,7 @@ def run_cell(cell: CellSpec, store: ResultsDir, force: bool = False, progress=No
     started = time.perf_counter()
     seed_everything(cell.seed)
     scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed)
+    seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
     model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes)
     impl = resolve(cell.impl)
     plugins = impl.build(impl.Params(**cell.strategy_params),

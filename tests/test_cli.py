@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from nsr_bench.cli import main, parse_seeds
 
@@ -34,12 +35,15 @@ def test_run_writes_results_and_reuses_finished_cells(tmp_path, capsys):
     assert nsr["bank_mb_per_task"] > 0 and fresh["bank_mb_per_task"] == 0.0
     cell = tmp_path / "cells" / nsr["hash"]
     names = {p.name for p in cell.iterdir()}
-    assert {"manifest.json", "summary.json", "accuracy_matrix.csv", "curves.json", "bank.safetensors"} <= names
+    assert names >= {"manifest.json", "summary.json", "accuracy_matrix.csv", "curves.json",
+                     "bank.safetensors"}
     manifest = json.loads((cell / "manifest.json").read_text())
     assert manifest["seed"] == 0 and manifest["cell"]["strategy_params"]["rank"] == 2
     assert {"torch", "avalanche", "nsr_bench"} <= set(manifest["versions"])
     lines = (cell / "accuracy_matrix.csv").read_text().splitlines()
-    assert lines[0] == "mode,experience,task,acc" and len(lines) == 1 + 2 * 7 * 3  # 2 modes, N+1 rows, M tasks
+    assert lines[0] == "mode,experience,task,acc"
+    assert len(lines) == 1 + 2 * 7 * 3  # 2 inference modes x (N + 1) rows x M tasks
+    assert_bank_bytes_are_analytical(cell / "bank.safetensors", nsr["bank_mb_total"])
     stamp = (cell / "summary.json").stat().st_mtime_ns
     time.sleep(0.01)
     assert main(args) == 0
@@ -77,3 +81,16 @@ def test_bad_input_gets_one_clear_message(args, message, capsys, tmp_path):
 def test_seed_lists_and_ranges():
     assert parse_seeds("0,1,2") == parse_seeds("0-2") == [0, 1, 2]
     assert parse_seeds("5") == [5]
+
+
+def assert_bank_bytes_are_analytical(path, reported_mb):
+    from nsr_bench.nsr.bank import TaskKnowledgeBank
+
+    bank = TaskKnowledgeBank.load(path)
+    expected = 0
+    for entry in bank.entries.values():
+        for c in entry.layers.values():
+            out, inp = c.shape[0], int(torch.tensor(c.shape[1:]).prod())
+            expected += (out * c.rank + c.rank + c.rank * inp) * 4
+        expected += len(entry.meta.classes) * (entry.head_weight.shape[1] + 1) * 4 + entry.key.numel() * 4
+    assert bank.nbytes == expected == round(reported_mb * 1e6)

@@ -54,7 +54,7 @@ class AdapterNet(nn.Module):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("NSR_CACHE_DIR", Path.home() / ".cache" / "nsr-bench"))
+    return Path(os.environ.get("NSR_CACHE_DIR") or Path.home() / ".cache" / "nsr-bench")
 
 
 def _rotations(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -101,9 +101,10 @@ def pretrained_small_cnn(x_pretrain: Tensor, source: str, epochs: int = 30, seed
         net.load_state_dict(state)
         cached = True
     else:
-        torch.manual_seed(seed)
-        net = SmallCNN(in_channels, image_size, width, feat_dim)
-        pretrain_rotation(net, x_pretrain, epochs, seed)
+        with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
+            torch.manual_seed(seed)
+            net = SmallCNN(in_channels, image_size, width, feat_dim)
+            pretrain_rotation(net, x_pretrain, epochs, seed)
         with torch.no_grad():
             reference = net(x_pretrain).mean(0)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ def test_recall_returns_the_recurring_tasks_entry():
     best, sim = bank.recall(noisy, k=1)[0]
     assert best == ids[2] and sim > 0.9
     top = bank.recall(noisy, k=3)
-    assert [i for i, _ in top][0] == ids[2] and len(top) == 3
+    assert next(i for i, _ in top) == ids[2] and len(top) == 3
     assert top[0][1] >= top[1][1] >= top[2][1]
 
 

@@ -36,7 +36,8 @@ def test_fp16_storage_halves_bytes():
     assert compress(delta, rank=4, dtype="fp16").nbytes * 2 == compress(delta, rank=4).nbytes
 
 
-@pytest.mark.parametrize("kwargs", [{"energy": 0.0}, {"energy": 1.5}, {"rank": 0}, {}, {"energy": 0.9, "rank": 2}])
+@pytest.mark.parametrize("kwargs", [{"energy": 0.0}, {"energy": 1.5}, {"rank": 0}, {},
+                                    {"energy": 0.9, "rank": 2}])
 def test_bad_settings_are_rejected(kwargs):
     with pytest.raises(ValueError):
         choose_rank(torch.ones(3), **kwargs)

@@ -81,7 +81,7 @@ def test_oracle_and_agnostic_inference_use_the_bank(trained):
 
 
 def test_eval_restores_the_active_adapter(trained):
-    model, plugin, strategy, bm, _ = trained
+    model, _plugin, strategy, bm, _ = trained
     before = {k: v.clone() for k, v in model.state_dict().items()}
     strategy.eval(bm.test_stream, num_workers=0)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -21,7 +21,7 @@ def test_shuffled_cycles_are_permutations():
 def test_impossible_splits_are_rejected():
     with pytest.raises(ValueError, match="cannot make 6 tasks of 2 classes from 10"):
         split_classes(list(range(10)), 6, 2)
-    with pytest.raises(ValueError, match="at least|>= 1"):
+    with pytest.raises(ValueError, match=">= 1 task"):
         cyclic_order(0, 2)
 
 
