@@ -118,6 +118,7 @@ def run_cell(cell: CellSpec, store: ResultsDir, force: bool = False, progress=No
     with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
         warnings.filterwarnings("ignore", message="No loggers specified")
         evaluator = EvaluationPlugin(loggers=[])
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"avalanche\.")
     strategy = SupervisedTemplate(
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
         criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,

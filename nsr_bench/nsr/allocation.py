@@ -2,19 +2,21 @@
 
 A rule sees the new task's embedding and the Bank (``None`` when the Bank is off) and returns a
 :class:`Decision`: ``fresh`` (zero update), ``carry`` (keep the active adapter), ``recall`` (load
-one entry) or ``merge`` (similarity-weighted combination of entries). Rules never see task ids.
+one entry), ``merge`` (similarity-weighted combination of entries) or ``slot`` (load and later
+overwrite one of a fixed number of adapter slots). Only oracle references read ``ctx.task``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from torch import Tensor
 
 from nsr_bench.nsr.bank import TaskKnowledgeBank
 
-ACTIONS = ("fresh", "carry", "recall", "merge")
+ACTIONS = ("fresh", "carry", "recall", "merge", "slot")
 
 
 @dataclass
@@ -36,6 +38,8 @@ class AllocationContext:
     query: Tensor
     bank: TaskKnowledgeBank | None
     experience: int
+    task: int | None = None
+    probe: Callable[[Decision], float] | None = None
 
 
 class AllocationRule(ABC):
@@ -46,6 +50,11 @@ class AllocationRule(ABC):
     @abstractmethod
     def decide(self, ctx: AllocationContext) -> Decision:
         """Return the decision for the experience described by ``ctx``."""
+
+    def feedback(self, early_accuracy: list[float]) -> None:
+        """Training-batch accuracies of the first updates after the last decision; rules that
+        learn from it override this (the fixed rules ignore it)."""
+        return None
 
 
 class SimilarityRule(AllocationRule):

@@ -39,6 +39,15 @@ def mask_logits(logits: Tensor, classes: list[int]) -> Tensor:
     return logits.masked_fill(~keep, MASK_VALUE)
 
 
+def mask_by_task(logits: Tensor, tasks: Tensor, task_classes: dict[int, list[int]]) -> Tensor:
+    """Per-sample :func:`mask_logits`: each row keeps the classes of its own task (replayed samples
+    of other tasks keep theirs)."""
+    keep = torch.zeros(max(task_classes) + 1, logits.shape[1], dtype=torch.bool, device=logits.device)
+    for task, classes in task_classes.items():
+        keep[task, classes] = True
+    return logits.masked_fill(~keep[tasks.to(logits.device)], MASK_VALUE)
+
+
 def experience_classes(experience) -> list[int]:
     """The sorted class labels present in an Avalanche experience's dataset."""
     return sorted(int(c) for c in experience.dataset.targets.uniques)
@@ -58,6 +67,7 @@ class NSRPlugin(SupervisedPlugin):
         embed_samples: training samples used to embed a task.
         reference: feature mean of the backbone's pre-training data, centring the embeddings.
         mask: task-incremental heads (logits masked to the task's classes) or one shared head.
+        feedback_steps: training-batch accuracies of this many first updates go back to the rule.
         seed: seeds the fresh adapter initialisations and the embedding sample.
     """
 
@@ -65,7 +75,8 @@ class NSRPlugin(SupervisedPlugin):
                  rank: int = 4, alpha: float = 8.0, energy: float | None = 0.99,
                  fixed_rank: int | None = None, store_dtype: str = "fp32",
                  distill_lambda: float = 1.0, temperature: float = 2.0, embed_samples: int = 256,
-                 reference: Tensor | None = None, mask: bool = True, seed: int = 0):
+                 reference: Tensor | None = None, mask: bool = True, feedback_steps: int = 5,
+                 seed: int = 0):
         super().__init__()
         if rule.uses_bank and bank is None:
             raise ValueError(f"allocation rule {type(rule).__name__} recalls from the Bank; "
@@ -76,11 +87,15 @@ class NSRPlugin(SupervisedPlugin):
         self.fixed_rank, self.store_dtype = fixed_rank, store_dtype
         self.distill_lambda, self.temperature = distill_lambda, temperature
         self.embed_samples, self.reference, self.mask = embed_samples, reference, mask
-        self.generator = torch.Generator().manual_seed(seed)
+        self.feedback_steps = feedback_steps
+        self.slots: dict[int, dict[str, Tensor]] = {}
+        self.generator = torch.Generator().manual_seed(seed)  # adapter initialisations
+        self.sampler = torch.Generator().manual_seed(seed + 1)  # embedding samples (own stream)
         self.inference = "oracle"
         self.layers: dict[str, LoRALayer] = {}
         self.decisions: list[dict] = []
         self.seen_classes: set[int] = set()
+        self.task_classes: dict[int, list[int]] = {}
         self.routing = {"hits": 0, "batches": 0}
         self._clock = 0
         self._query: Tensor | None = None
@@ -90,6 +105,7 @@ class NSRPlugin(SupervisedPlugin):
         self._raw_logits: Tensor | None = None
         self._active: dict[str, Tensor] | None = None
         self._loaded: int | None = None
+        self._early: list[float] = []
 
     # ------------------------------------------------------------------ training hooks
     def before_train_dataset_adaptation(self, strategy, **kwargs):
@@ -98,13 +114,17 @@ class NSRPlugin(SupervisedPlugin):
 
     def before_training_exp(self, strategy, **kwargs):
         model, exp = strategy.model, strategy.experience
-        x, _ = self._sample(exp.dataset, strategy.device)
+        x, y = self._sample(exp.dataset, strategy.device)
         self._classes = experience_classes(exp)
+        self.task_classes[int(exp.task_label)] = self._classes
         self._query = task_embedding(model, x, self.reference)
         prior = sorted(self.seen_classes - set(self._classes))
         self._teacher = self._snapshot_teacher(model) if self.distill_lambda > 0 and prior else None
-        decision = self.rule.decide(AllocationContext(self._query, self.bank, self._clock))
-        self._apply(model, decision)
+        ctx = AllocationContext(self._query, self.bank, self._clock, task=int(exp.task_label),
+                                probe=lambda d: self._probe(model, d, x, y))
+        decision = self.rule.decide(ctx)
+        self._apply(model, decision, touch=True)
+        self._early = []
         self._decision = decision
         strategy.optimizer.state.clear()
         self.decisions.append({
@@ -114,11 +134,17 @@ class NSRPlugin(SupervisedPlugin):
         })
 
     def after_forward(self, strategy, **kwargs):
+        """Mask the logits for the criterion (task-incremental heads, per sample so that replayed
+        samples keep their own task's classes); ``before_backward`` restores the raw logits."""
         self._raw_logits = strategy.mb_output
         if self.mask:
-            strategy.mb_output = mask_logits(strategy.mb_output, self._classes)
+            strategy.mb_output = mask_by_task(strategy.mb_output, strategy.mb_task_id, self.task_classes)
+        if len(self._early) < self.feedback_steps:
+            hits = (strategy.mb_output.detach().argmax(1) == strategy.mb_y).float().mean()
+            self._early.append(float(hits))
 
     def before_backward(self, strategy, **kwargs):
+        strategy.mb_output = self._raw_logits  # plugins after us (LwF, ...) see the raw logits
         if self._teacher is None:
             return
         prior = sorted(self.seen_classes - set(self._classes))
@@ -131,16 +157,11 @@ class NSRPlugin(SupervisedPlugin):
         exp = strategy.experience
         self.seen_classes.update(self._classes)
         self._teacher = None
+        self.rule.feedback(self._early)
+        if self._decision.action == "slot":
+            self.slots[self._decision.entries[0]] = self._capture(strategy.model)
         if self.bank is not None:
-            entry = self._make_entry(strategy.model, int(exp.task_label), exp.dataset, strategy.device)
-            target = None
-            if self._decision.action == "recall" and self._decision.entries[0] in self.bank:
-                target = self._decision.entries[0]
-                old = self.bank[target].meta
-                entry.meta.tasks = sorted(set(old.tasks) | set(entry.meta.tasks))
-                entry.meta.classes = sorted(set(old.classes) | set(entry.meta.classes))
-                entry.meta.uses, entry.meta.created = old.uses, old.created
-            self.bank.reserve(entry, self._clock, entry_id=target)
+            self._reserve(strategy.model, int(exp.task_label), exp.dataset, strategy.device)
         self._clock += 1
 
     # ------------------------------------------------------------------ evaluation hooks
@@ -193,7 +214,7 @@ class NSRPlugin(SupervisedPlugin):
     # ------------------------------------------------------------------ mechanism
     def _sample(self, dataset, device) -> tuple[Tensor, Tensor]:
         loader = torch.utils.data.DataLoader(dataset.eval(), batch_size=self.embed_samples,
-                                             shuffle=True, generator=self.generator)
+                                             shuffle=True, generator=self.sampler)
         x, y, *_ = next(iter(loader))
         return x.to(device), y.to(device)
 
@@ -203,15 +224,37 @@ class NSRPlugin(SupervisedPlugin):
         teacher = copy.deepcopy(model, memo)
         return teacher.eval().requires_grad_(False)
 
-    def _apply(self, model: nn.Module, decision: Decision) -> None:
-        if decision.action == "fresh":
+    def _apply(self, model: nn.Module, decision: Decision, touch: bool) -> None:
+        """Set the active adapter as ``decision`` says; ``touch`` records Bank uses."""
+        slot = decision.entries[0] if decision.action == "slot" else None
+        if decision.action == "fresh" or (slot is not None and slot not in self.slots):
             for layer in self.layers.values():
                 layer.reset_adapter(self.generator)
             model.head.reset_parameters()
+        elif slot is not None:
+            self._restore(model, self.slots[slot])
         elif decision.action in ("recall", "merge"):
             self._load(model, decision.entries, decision.weights)
-            for e in decision.entries:
+            for e in decision.entries if touch else ():
                 self.bank.touch(e, self._clock)
+
+    def _probe(self, model: nn.Module, decision: Decision, x: Tensor, y: Tensor) -> float:
+        """Loss on a batch of the new task if ``decision`` were applied; the model is left unchanged."""
+        saved = self._capture(model)
+        generator_state = self.generator.get_state()
+        rng_state = torch.get_rng_state()
+        self._apply(model, decision, touch=False)
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            logits = model(x)
+        model.train(was_training)
+        self._restore(model, saved)
+        self.generator.set_state(generator_state)
+        torch.set_rng_state(rng_state)
+        if self.mask:
+            logits = mask_logits(logits, self._classes)
+        return float(torch.nn.functional.cross_entropy(logits, y))
 
     def _load(self, model: nn.Module, entries: list[int], weights: list[float]) -> None:
         """Make the active adapter the weighted sum of the given entries (head rows per class)."""
@@ -229,12 +272,28 @@ class NSRPlugin(SupervisedPlugin):
                 model.head.weight[c] = sum(w * hw.float() for w, hw, _ in parts).to(model.head.weight) / total
                 model.head.bias[c] = sum(w * hb.float() for w, _, hb in parts).to(model.head.bias) / total
 
-    def _make_entry(self, model: nn.Module, task: int, dataset, device) -> BankEntry:
+    def _reserve(self, model: nn.Module, task: int, dataset, device) -> None:
+        """Compress the active adapter into the Bank. A recalled entry is updated in place (and
+        inherits the recalled entry's tasks and classes, whichever task it was recalled for)."""
+        target = self._decision.entries[0] if self._decision.action == "recall" else None
+        tasks, classes = [task], list(self._classes)
+        if target is not None and target in self.bank:
+            old = self.bank[target].meta
+            tasks, classes = sorted(set(old.tasks) | {task}), sorted(set(old.classes) | set(classes))
+        else:
+            target = None
+        entry = self._make_entry(model, tasks, classes, dataset, device)
+        if target is not None:
+            entry.meta.uses, entry.meta.created = self.bank[target].meta.uses, self.bank[target].meta.created
+        self.bank.reserve(entry, self._clock, entry_id=target)
+
+    def _make_entry(self, model: nn.Module, tasks: list[int], classes: list[int], dataset,
+                    device) -> BankEntry:
         layers = {n: compress(layer.delta_weight(), self.energy, self.fixed_rank, self.store_dtype)
                   for n, layer in self.layers.items()}
         cast = layers[next(iter(layers))].U.dtype
-        head_w = model.head.weight[self._classes].detach().cpu().to(cast).clone()
-        head_b = model.head.bias[self._classes].detach().cpu().to(cast).clone()
+        head_w = model.head.weight[classes].detach().cpu().to(cast).clone()
+        head_b = model.head.bias[classes].detach().cpu().to(cast).clone()
         x, y = self._sample(dataset, device)
         model.eval()
         with torch.no_grad():
@@ -243,7 +302,7 @@ class NSRPlugin(SupervisedPlugin):
         if self.mask:
             logits = mask_logits(logits, self._classes)
         accuracy = float((logits.argmax(1) == y).float().mean())
-        meta = EntryMeta(tasks=[task], classes=list(self._classes), accuracy=accuracy)
+        meta = EntryMeta(tasks=tasks, classes=classes, accuracy=accuracy)
         return BankEntry(self._query, layers, head_w, head_b, meta)
 
     def _capture(self, model: nn.Module) -> dict[str, Tensor]:
