@@ -38,12 +38,25 @@ class SmallCNN(nn.Module):
 
 
 class AdapterNet(nn.Module):
-    """A frozen feature extractor plus a linear head over all classes (the model NSR adapts)."""
+    """A frozen feature extractor plus a linear head over all classes (the model NSR adapts).
+
+    While ``frozen_backbone`` is set, the backbone's BatchNorm layers stay in eval mode even when
+    the model trains, so their running statistics are part of the frozen weights.
+    """
 
     def __init__(self, features: nn.Module, num_classes: int):
         super().__init__()
         self.features = features.requires_grad_(False)
         self.head = nn.Linear(features.feat_dim, num_classes)
+        self.frozen_backbone = True
+
+    def train(self, mode: bool = True) -> AdapterNet:
+        super().train(mode)
+        if self.frozen_backbone:
+            for m in self.features.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
 
     @property
     def lora_targets(self) -> list[str]:
@@ -82,19 +95,120 @@ def pretrain_rotation(net: nn.Module, x: Tensor, epochs: int, seed: int, lr: flo
     return net.eval()
 
 
-def pretrained_small_cnn(x_pretrain: Tensor, source: str, epochs: int = 30, seed: int = 0,
-                         width: int = 16, feat_dim: int = 64) -> tuple[SmallCNN, Tensor, dict]:
-    """A rotation-pretrained SmallCNN, its reference feature mean, and its provenance (cached)."""
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet18Reduced(nn.Module):
+    """The reduced ResNet-18 of the 5-Datasets literature (nf=20 base width).
+
+    Lopez-Paz & Ranzato (GEM, 2017); Saha et al. (GPM, ICLR 2021); Ebrahimi et al. (ACL, 2020).
+    BatchNorm layers are frozen with the backbone and run in eval mode inside the frozen model.
+    """
+
+    def __init__(self, in_channels: int = 3, image_size: int = 32, width: int = 20):
+        super().__init__()
+        self.config = {"in_channels": in_channels, "image_size": image_size, "width": width}
+        nf = width
+        self.conv1 = nn.Conv2d(in_channels, nf, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(nf)
+        layers, cin = [], nf
+        for i, mult in enumerate((1, 2, 4, 8)):
+            stride = 1 if i == 0 else 2
+            layers.append(nn.Sequential(BasicBlock(cin, nf * mult, stride),
+                                        BasicBlock(nf * mult, nf * mult, 1)))
+            cin = nf * mult
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.feat_dim = 8 * nf
+        self.lora_targets = ["layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"]
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+
+ARCHS = {"small_cnn": SmallCNN, "resnet18_reduced": ResNet18Reduced}
+
+
+def make_backbone(arch: str, in_channels: int, image_size: int, width: int | None = None) -> nn.Module:
+    if arch not in ARCHS:
+        raise ValueError(f"unknown backbone {arch!r}; choose one of {sorted(ARCHS)}")
+    kwargs = {"width": width} if width else {}
+    return ARCHS[arch](in_channels=in_channels, image_size=image_size, **kwargs)
+
+
+def load_weights(net: nn.Module, path: str | Path) -> dict:
+    """Load user weights (safetensors, or a torch state dict read with ``weights_only=True``).
+
+    Keys may carry a ``features.`` or ``backbone.`` prefix (as in torchvision/timm checkpoints of a
+    wrapped model); unmatched keys are reported, and a file matching none of them is an error.
+    """
+    from nsr_bench.config import SpecError
+
+    path = Path(path)
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state) if isinstance(state, dict) else state
+    except FileNotFoundError:
+        raise SpecError(f"backbone weights {path}: no such file") from None
+    except Exception as exc:  # torch/safetensors raise many types for foreign or damaged files
+        raise SpecError(f"backbone weights {path}: not a readable state dict ({exc})") from None
+    if not isinstance(state, dict):
+        raise SpecError(f"backbone weights {path}: expected a state dict, got {type(state).__name__}")
+    own = net.state_dict()
+    matched = {}
+    for key, value in state.items():
+        name = key.removeprefix("features.").removeprefix("backbone.")
+        if name in own and own[name].shape == value.shape:
+            matched[name] = value
+    if not matched:
+        raise SpecError(f"backbone weights {path}: none of its {len(state)} tensors fit a "
+                        f"{type(net).__name__} (expected keys such as {list(own)[:3]})")
+    net.load_state_dict(matched, strict=False)
+    return {"weights": str(path), "matched": len(matched), "missing": len(own) - len(matched),
+            "unexpected": len(state) - len(matched)}
+
+
+def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30, seed: int = 0,
+                    width: int | None = None, weights: str | None = None) -> tuple[nn.Module, Tensor, dict]:
+    """A frozen backbone, its reference feature mean and its provenance.
+
+    With ``weights`` the user's file is loaded; otherwise the backbone is pre-trained by rotation
+    prediction on ``x_pretrain`` (images held out from every evaluated task, labels unused) and
+    cached by the hash of the recipe and the exact data.
+    """
     from safetensors.torch import load_file, save_file
 
     in_channels, image_size = x_pretrain.shape[1], x_pretrain.shape[-1]
-    recipe = {"arch": "SmallCNN", "in_channels": in_channels, "image_size": image_size, "width": width,
-              "feat_dim": feat_dim, "pretext": "rotation-prediction", "epochs": epochs, "seed": seed,
-              "source": source, "n_images": len(x_pretrain),
+    net = make_backbone(arch, in_channels, image_size, width)
+    if weights:
+        info = load_weights(net, weights)
+        with torch.no_grad():
+            reference = net.eval()(x_pretrain[:512]).mean(0)
+        return net.eval(), reference, {"arch": arch, **net.config, **info, "pretext": None}
+    recipe = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs,
+              "seed": seed, "source": source, "n_images": len(x_pretrain),
               "data_sha256": hashlib.sha256(x_pretrain.numpy().tobytes()).hexdigest()}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir() / "backbones" / f"smallcnn-{key}.safetensors"
-    net = SmallCNN(in_channels, image_size, width, feat_dim)
+    path = cache_dir() / "backbones" / f"{arch}-{key}.safetensors"
     if path.is_file():
         state = load_file(str(path))
         reference = state.pop("reference_mean")
@@ -103,12 +217,13 @@ def pretrained_small_cnn(x_pretrain: Tensor, source: str, epochs: int = 30, seed
     else:
         with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
             torch.manual_seed(seed)
-            net = SmallCNN(in_channels, image_size, width, feat_dim)
+            net = make_backbone(arch, in_channels, image_size, width)
             pretrain_rotation(net, x_pretrain, epochs, seed)
-        with torch.no_grad():
-            reference = net(x_pretrain).mean(0)
+            with torch.no_grad():
+                reference = torch.cat([net(x_pretrain[i:i + 512])
+                                       for i in range(0, len(x_pretrain), 512)]).mean(0)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
         save_file({**net.state_dict(), "reference_mean": reference}, str(tmp),
                   metadata={"recipe": json.dumps(recipe)})
         tmp.replace(path)

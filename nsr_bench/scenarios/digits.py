@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nsr_bench.scenarios.backbones import pretrained_small_cnn
+from nsr_bench.scenarios.backbones import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, Task, cyclic_order, split_classes
 
 
@@ -45,9 +45,9 @@ def digits_cyclic(tasks: int = 5, classes_per_task: int = 2, cycles: int = 3, sh
     groups = split_classes(list(range(10)), tasks, classes_per_task)
     pre, train, test = _stratified_split(y, (pretrain_fraction, test_fraction),
                                          np.random.default_rng(split_seed), samples_per_class)
-    backbone, reference, provenance = pretrained_small_cnn(
-        x[pre], source=f"sklearn-digits held-out {pretrain_fraction:.0%} (split_seed={split_seed})",
-        epochs=pretrain_epochs, seed=split_seed)
+    source = f"sklearn-digits held-out {pretrain_fraction:.0%} (split_seed={split_seed})"
+    backbone, reference, provenance = obtain_backbone("small_cnn", x[pre], source, pretrain_epochs,
+                                                      seed=split_seed)
     y_t = torch.tensor(y, dtype=torch.long)
     task_list = []
     for j, classes in enumerate(groups):

@@ -94,6 +94,7 @@ def build(params: Params, ctx) -> list:
     targets = [] if no_lora else (params.targets or ctx.model.lora_targets)
     if params.whole_network:
         ctx.model.features.requires_grad_(True)
+        ctx.model.frozen_backbone = False
     adapters = NSRPlugin(Carry(), None, targets, rank=params.rank, alpha=params.alpha, distill_lambda=0.0,
                          reference=ctx.scenario.reference, seed=ctx.seed)
     plugin = method_plugin(params)

@@ -64,3 +64,16 @@ def test_attach_rejects_unknown_or_unsupported_targets():
         attach_lora(model, ["fc"], 2, 2.0)
     with pytest.raises(ValueError, match="only Linear and Conv2d"):
         attach_lora(model, ["1"], 2, 2.0)
+
+
+def test_frozen_backbone_batchnorm_statistics_do_not_move_in_training():
+    from nsr_bench.scenarios.backbones import AdapterNet, ResNet18Reduced
+
+    model = AdapterNet(ResNet18Reduced(3, 8, width=4), num_classes=3).train()
+    before = {k: v.clone() for k, v in model.features.state_dict().items()}
+    model(torch.randn(4, 3, 8, 8))
+    assert all(torch.equal(before[k], v) for k, v in model.features.state_dict().items())
+    model.frozen_backbone = False
+    model.train()
+    model(torch.randn(4, 3, 8, 8))
+    assert any(not torch.equal(before[k], v) for k, v in model.features.state_dict().items())

@@ -1,0 +1,210 @@
+"""Datasets as in-memory tensors, read with torchvision's own loaders from a local data root.
+
+Nothing is downloaded: the root comes from ``--data-root`` or ``NSR_DATA_ROOT``. Archives shipped
+as ``.tar.gz`` (CIFAR-10 as JPEG folders, GTSRB at 32x32) are extracted once into
+``$NSR_CACHE_DIR/data``. Images become float tensors in [0, 1], shaped (N, C, H, W), resized and
+converted to the requested channels; ``samples_per_class`` subsamples before decoding, so CPU runs
+only decode what they use. A missing or damaged dataset raises :class:`DataError` saying what is
+missing and how to provide it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from nsr_bench.config import SpecError
+from nsr_bench.scenarios.backbones import cache_dir
+
+
+class DataError(SpecError):
+    """A dataset that is missing, incomplete or unreadable under the data root."""
+
+
+@dataclass
+class Split:
+    x: Tensor
+    y: Tensor
+    num_classes: int
+
+
+def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
+    """``explicit`` if given, else ``$NSR_DATA_ROOT``, else None."""
+    value = explicit or os.environ.get("NSR_DATA_ROOT")
+    return Path(value) if value else None
+
+
+def _need_root(root: Path | None, name: str) -> Path:
+    if root is None:
+        raise DataError(f"dataset {name!r} needs a data root: pass --data-root DIR or set NSR_DATA_ROOT "
+                        f"(see the README, 'Real data')")
+    if not root.is_dir():
+        raise DataError(f"data root {root} does not exist; pass --data-root DIR or set NSR_DATA_ROOT")
+    return root
+
+
+def _extract(root: Path, archive: str, folder: str) -> Path:
+    """``root/folder`` if present, else ``archive`` extracted once into the cache; the parent dir."""
+    if (root / folder).is_dir():
+        return root
+    src = root / archive
+    if not src.is_file():
+        raise DataError(f"neither {root / folder}/ nor {src} exists; put the {archive} archive "
+                        "(see ../shared/data/README.md) under the data root")
+    target = cache_dir() / "data" / archive.removesuffix(".tar.gz")
+    if not (target / folder).is_dir():
+        tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+        try:
+            with tarfile.open(src) as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
+                            "(check it with sha256sum -c SHA256SUMS)") from None
+        if not (tmp / folder).is_dir():
+            raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # a concurrent process finished first
+            shutil.rmtree(tmp)
+        else:
+            tmp.replace(target)
+    return target
+
+
+def _subsample(labels: np.ndarray, per_class: int | None, rng: np.random.Generator) -> np.ndarray:
+    if per_class is None:
+        return np.arange(len(labels))
+    keep = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
+    return np.sort(np.concatenate(keep))
+
+
+def _decode(paths: list[str]) -> Tensor:
+    from PIL import Image
+
+    arrays = []
+    for p in paths:
+        with Image.open(p) as img:
+            arrays.append(np.asarray(img.convert("RGB")))
+    sizes = {a.shape for a in arrays}
+    if len(sizes) > 1:
+        side = max(a.shape[0] for a in arrays)
+        return torch.stack([_resize(torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255, side)[0]
+                            for a in arrays])
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
+
+
+def _resize(x: Tensor, size: int) -> Tensor:
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def _mnist_like(cls_name: str):
+    from torchvision.datasets import MNIST
+
+    return type(cls_name, (MNIST,), {}) if cls_name != "MNIST" else MNIST
+
+
+def _load_mnist_format(name: str, cls_name: str, root: Path, train: bool, per_class, rng) -> Split:
+    root = _need_root(root, name)
+    try:
+        ds = _mnist_like(cls_name)(str(root), train=train, download=False)
+    except RuntimeError:
+        raise DataError(f"{name}: no {cls_name}/raw/ idx files under {root}; put the four "
+                        f"*-idx?-ubyte files in {root / cls_name / 'raw'}") from None
+    except (ValueError, OSError, AssertionError) as exc:
+        raise DataError(f"{name}: the idx files under {root / cls_name / 'raw'} are damaged "
+                        f"({exc}); replace them with good copies") from None
+    idx = _subsample(ds.targets.numpy(), per_class, rng)
+    return Split(ds.data[idx].unsqueeze(1).float() / 255, ds.targets[idx].long(), 10)
+
+
+def _load_folder_archive(name: str, root: Path, train: bool, per_class, rng) -> Split:
+    from torchvision.datasets import GTSRB, ImageFolder
+
+    root = _need_root(root, name)
+    if name == "cifar10":
+        base = _extract(root, "cifar10-jpeg.tar.gz", "cifar10")
+        samples = ImageFolder(str(base / "cifar10" / ("train" if train else "test"))).samples
+        num_classes = 10
+    else:
+        base = _extract(root, "gtsrb32.tar.gz", "gtsrb")
+        try:
+            samples = GTSRB(str(base), split="train" if train else "test", download=False)._samples
+        except (RuntimeError, FileNotFoundError) as exc:
+            raise DataError(f"gtsrb: incomplete GTSRB folder under {base} ({exc})") from None
+        num_classes = 43
+    labels = np.array([label for _, label in samples])
+    idx = _subsample(labels, per_class, rng)
+    return Split(_decode([samples[i][0] for i in idx]), torch.as_tensor(labels[idx]).long(), num_classes)
+
+
+def _load_torchvision_download(name: str, root: Path, train: bool, per_class, rng) -> Split:
+    from torchvision.datasets import CIFAR100, SVHN
+
+    root = _need_root(root, name)
+    try:
+        ds = (CIFAR100(str(root), train=train, download=False) if name == "cifar100"
+              else SVHN(str(root), split="train" if train else "test", download=False))
+    except RuntimeError:
+        raise DataError(f"{name} is not under {root} (and cannot be downloaded here); on a machine with "
+                        f"internet run torchvision.datasets.{'CIFAR100' if name == 'cifar100' else 'SVHN'}"
+                        f"('{root}', download=True) and copy the files over") from None
+    data = ds.data if name == "cifar100" else ds.data.transpose(0, 2, 3, 1)
+    labels = np.asarray(ds.targets if name == "cifar100" else ds.labels)
+    idx = _subsample(labels, per_class, rng)
+    x = torch.from_numpy(np.ascontiguousarray(data[idx])).permute(0, 3, 1, 2).float() / 255
+    return Split(x, torch.as_tensor(labels[idx]).long(), 100 if name == "cifar100" else 10)
+
+
+def _load_digits(name: str, root, train: bool, per_class, rng) -> Split:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    order = np.random.default_rng(0).permutation(len(data.target))
+    half = order[: len(order) * 7 // 10] if train else order[len(order) * 7 // 10:]
+    idx = half[_subsample(data.target[half], per_class, rng)]
+    return Split(torch.tensor(data.images[idx] / 16.0, dtype=torch.float32).unsqueeze(1),
+                 torch.as_tensor(data.target[idx]).long(), 10)
+
+
+SOURCES = {
+    "mnist": lambda r, t, n, g: _load_mnist_format("mnist", "MNIST", r, t, n, g),
+    "fashion_mnist": lambda r, t, n, g: _load_mnist_format("fashion_mnist", "FashionMNIST", r, t, n, g),
+    "notmnist": lambda r, t, n, g: _load_mnist_format("notmnist", "notMNIST", r, t, n, g),
+    "cifar10": lambda r, t, n, g: _load_folder_archive("cifar10", r, t, n, g),
+    "gtsrb": lambda r, t, n, g: _load_folder_archive("gtsrb", r, t, n, g),
+    "cifar100": lambda r, t, n, g: _load_torchvision_download("cifar100", r, t, n, g),
+    "svhn": lambda r, t, n, g: _load_torchvision_download("svhn", r, t, n, g),
+    "digits": lambda r, t, n, g: _load_digits("digits", r, t, n, g),
+}
+
+
+def load_source(name: str, root: Path | None, train: bool, samples_per_class: int | None = None,
+                image_size: int | None = None, channels: int | None = None, seed: int = 0) -> Split:
+    """One split of a dataset, subsampled per class, resized and with the requested channels."""
+    if name not in SOURCES:
+        raise DataError(f"unknown data source {name!r}; known sources: {', '.join(sorted(SOURCES))}")
+    split = SOURCES[name](root, train, samples_per_class, np.random.default_rng(seed))
+    x = split.x
+    if channels is not None and x.shape[1] != channels:
+        x = x.repeat(1, channels, 1, 1) if x.shape[1] == 1 else x.mean(1, keepdim=True)
+    if image_size is not None:
+        x = _resize(x, image_size)
+    return Split(x.contiguous(), split.y, split.num_classes)
+
+
+def source_status(name: str, root: Path | None) -> str | None:
+    """None if ``name`` can be read under ``root``, else the reason it cannot."""
+    try:
+        load_source(name, root, train=False, samples_per_class=1)
+    except DataError as exc:
+        return str(exc)
+    return None
