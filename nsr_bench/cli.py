@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 DEFAULT_SCENARIO = "digits_cyclic"
 DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
-            "results": "results", "json": False, "force": False, "test": False}
+            "results": "results", "json": False, "force": False, "test": False, "data_root": None}
 TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
          ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("recovery_steps_mean", "{:.2f}"),
          ("regret", "{:.2f}"), ("bank_mb_per_task", "{:.4f}"), ("routing_acc", "{:.2f}"),
@@ -57,6 +58,23 @@ def run_options(args: argparse.Namespace) -> dict:
     return opts
 
 
+def use_data_root(value: str | None) -> None:
+    """``--data-root`` wins over ``NSR_DATA_ROOT``; builders read the environment (not the cell hash)."""
+    if value:
+        os.environ["NSR_DATA_ROOT"] = str(Path(value).resolve())
+
+
+def check_data(cells) -> None:
+    """Every data source the cells read must be readable, before any training starts."""
+    from nsr_bench.registry import lookup
+    from nsr_bench.scenarios.sources import DataError, data_root, source_status
+
+    needed = {src for cell in cells for src in lookup("scenarios", cell.scenario).sources(cell.scenario_params)}
+    problems = [p for p in (source_status(src, data_root()) for src in sorted(needed)) if p]
+    if problems:
+        raise DataError("missing data, nothing was run:\n  " + "\n  ".join(problems))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -64,9 +82,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from nsr_bench.runner import resolve_cell, run_cell
 
     opts = run_options(args)
+    use_data_root(opts["data_root"])
     store = ResultsDir(opts["results"])
     cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"])
              for strategy in opts["strategy"] for seed in opts["seeds"]]
+    check_data(cells)
     summaries = []
     with tqdm(total=len(cells), desc="cells", unit="cell", file=sys.stderr) as bar:
         for cell in cells:
@@ -77,6 +97,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(f"scenario: {opts['scenario']}   results: {Path(opts['results']) / 'cells'}")
         print(format_table(summaries))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from nsr_bench import registry
+    from nsr_bench.scenarios.sources import data_root, source_status
+
+    use_data_root(args.data_root)
+    root = data_root()
+    print(f"data root: {root if root else '(none: pass --data-root or set NSR_DATA_ROOT)'}")
+    status = {}
+    for name, spec in sorted(registry.scenarios().items()):
+        missing = [src for src in spec.sources() if status.setdefault(src, source_status(src, root))]
+        state = "available" if not missing else f"missing {', '.join(missing)}"
+        print(f"  {name.ljust(30)} {state}")
+    for src, problem in sorted(status.items()):
+        if problem:
+            print(f"\n{src}: {problem}")
     return 0
 
 
@@ -110,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summaries as a JSON array")
     run.add_argument("--force", action="store_true", help="recompute cells that are already finished")
     run.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
+    run.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
     run.set_defaults(func=cmd_run)
+    data = sub.add_parser("data", help="list every scenario with whether its data is available here")
+    data.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
+    data.set_defaults(func=cmd_data)
     lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")
     lst.set_defaults(func=cmd_list)
     return parser

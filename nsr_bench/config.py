@@ -43,7 +43,17 @@ class ScenarioSpec(Strict):
     builder: str = Field(description="module:function building a Scenario")
     params: dict[str, Any] = {}
     train: TrainSpec = TrainSpec()
+    data: list[str] = Field([], description="data sources read (see nsr_bench.scenarios.sources)")
     test: dict[str, Any] = Field({}, description="tiny config: overrides of params and train")
+
+    def sources(self, params: dict[str, Any] | None = None) -> list[str]:
+        """The data sources a cell with ``params`` reads: its ``source`` or ``domains``, else ``data``."""
+        params = {**self.params, **(params or {})}
+        if "source" in params:
+            return [params["source"]]
+        if params.get("domains"):
+            return [d["source"] for d in params["domains"] if isinstance(d, dict) and "source" in d]
+        return list(self.data)
 
 
 class StrategySpec(Strict):
