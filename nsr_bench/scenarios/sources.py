@@ -66,9 +66,11 @@ def _extract(root: Path, archive: str, folder: str) -> Path:
             with tarfile.open(src) as tar:
                 tar.extractall(tmp, filter="data")
         except (tarfile.TarError, OSError, EOFError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
                             "(check it with sha256sum -c SHA256SUMS)") from None
         if not (tmp / folder).is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
             raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():  # a concurrent process finished first

@@ -1,0 +1,75 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from nsr_bench.scenarios.sources import DataError, load_source, source_status
+from tests.scenarios import formats
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return formats.data_root(tmp_path_factory.mktemp("data"))
+
+
+@pytest.mark.parametrize("name, classes", [("mnist", 10), ("fashion_mnist", 10), ("notmnist", 10),
+                                           ("cifar10", 10), ("gtsrb", 43)])
+def test_official_formats_load_with_shapes_and_labels(root, name, classes):
+    split = load_source(name, root, train=True, image_size=32, channels=3)
+    assert split.x.shape[1:] == (3, 32, 32) and split.x.dtype == torch.float32
+    assert 0.0 <= split.x.min() and split.x.max() <= 1.0
+    assert split.num_classes == classes and len(split.x) == len(split.y)
+    test = load_source(name, root, train=False, samples_per_class=2)
+    assert all((test.y == c).sum() <= 2 for c in test.y.unique())
+
+
+def test_grey_images_keep_one_channel_and_labels_match_content(root):
+    split = load_source("mnist", root, train=True)
+    assert split.x.shape[1:] == (1, 28, 28)
+    means = torch.stack([split.x[split.y == c].mean() for c in range(10)])
+    assert torch.all(means[1:] > means[:-1])  # the fixture encodes the label as brightness
+
+
+def test_archives_are_extracted_once_into_the_cache(root):
+    from nsr_bench.scenarios.backbones import cache_dir
+
+    load_source("cifar10", root, train=False, samples_per_class=1)
+    extracted = cache_dir() / "data" / "cifar10-jpeg" / "cifar10"
+    stamp = extracted.stat().st_mtime_ns
+    load_source("cifar10", root, train=False, samples_per_class=1)
+    assert extracted.stat().st_mtime_ns == stamp
+
+
+def test_missing_root_and_missing_dataset_say_how_to_fix(tmp_path):
+    with pytest.raises(DataError, match="pass --data-root DIR or set NSR_DATA_ROOT"):
+        load_source("mnist", None, train=True)
+    with pytest.raises(DataError, match="does not exist"):
+        load_source("mnist", tmp_path / "nope", train=True)
+    with pytest.raises(DataError, match=r"no MNIST/raw/ idx files"):
+        load_source("mnist", tmp_path, train=True)
+    with pytest.raises(DataError, match="cannot be downloaded here"):
+        load_source("cifar100", tmp_path, train=True)
+    with pytest.raises(DataError, match="known sources"):
+        load_source("imagenet", tmp_path, train=True)
+    assert "cifar10-jpeg.tar.gz" in source_status("cifar10", tmp_path)
+    assert source_status("digits", None) is None
+
+
+def test_corrupt_archive_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NSR_CACHE_DIR", str(tmp_path / "cache"))
+    good = formats.cifar10_archive(tmp_path / "src", classes=2, per_class=2).read_bytes()
+    (tmp_path / "cifar10-jpeg.tar.gz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        load_source("cifar10", tmp_path, train=True)
+    assert not (tmp_path / "cache" / "data" / "cifar10-jpeg").exists()
+
+
+@pytest.mark.skipif(not os.environ.get("NSR_DATA_ROOT"), reason="NSR_DATA_ROOT (the shared real data) not set")
+@pytest.mark.parametrize("name, classes", [("mnist", 10), ("fashion_mnist", 10), ("notmnist", 10),
+                                           ("cifar10", 10), ("gtsrb", 43)])
+def test_real_files_under_the_shared_data_root(name, classes):
+    root = Path(os.environ["NSR_DATA_ROOT"])
+    split = load_source(name, root, train=False, samples_per_class=3, image_size=32, channels=3)
+    assert split.num_classes == classes and sorted(split.y.unique().tolist()) == list(range(classes))
+    assert split.x.shape == (3 * classes, 3, 32, 32)
