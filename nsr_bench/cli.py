@@ -78,15 +78,15 @@ def check_data(cells) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from nsr_bench.results.files import ResultsDir, tidy
+    from nsr_bench.results.store import ResultsStore, tidy
     from nsr_bench.runner import resolve_cell, run_cell
 
     opts = run_options(args)
     use_data_root(opts["data_root"])
-    store = ResultsDir(opts["results"])
     cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"])
              for strategy in opts["strategy"] for seed in opts["seeds"]]
     check_data(cells)
+    store = ResultsStore(opts["results"])
     summaries = []
     with tqdm(total=len(cells), desc="cells", unit="cell", file=sys.stderr) as bar:
         for cell in cells:
@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if opts["json"]:
         print(json.dumps(tidy(summaries), indent=1))
     else:
-        print(f"scenario: {opts['scenario']}   results: {Path(opts['results']) / 'cells'}")
+        print(f"scenario: {opts['scenario']}   results: {store.url}")
         print(format_table(summaries))
     return 0
 
@@ -115,6 +115,68 @@ def cmd_data(args: argparse.Namespace) -> int:
     for src, problem in sorted(status.items()):
         if problem:
             print(f"\n{src}: {problem}")
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from nsr_bench import matrix
+    from nsr_bench.config import SpecError
+    from nsr_bench.results.store import ResultsStore, tidy
+
+    use_data_root(args.data_root)
+    spec = matrix.load_matrix(args.spec)
+    cells, skipped = matrix.expand(spec, args.device)
+    for label, reason in skipped:
+        print(f"skipped {label}: {reason}", file=sys.stderr)
+    check_data([c.spec for c in cells])
+    if args.enqueue:
+        from nsr_bench.distributed import enqueue
+
+        if not args.storage:
+            raise SpecError("--enqueue needs --storage URL (the shared database the workers read)")
+        waiting = enqueue([c.spec for c in cells], args.storage, args.study or spec.name)
+        print(f"{len(cells)} cells of {spec.name!r} queued in {args.storage}; {waiting} waiting for workers")
+        return 0
+    store = ResultsStore(args.storage or args.results)
+    with tqdm(total=len(cells), desc=spec.name, unit="cell", file=sys.stderr) as bar:
+        summaries = matrix.run_matrix(cells, store, args.jobs, bar)
+    rows = matrix.summary_table(cells, summaries, spec.reference)
+    if args.json:
+        print(json.dumps(tidy(rows), indent=1))
+    else:
+        print(f"{spec.name}: {len(cells)} cells ({len(skipped)} combinations skipped), results: {store.url}")
+        print(matrix.format_summary(rows))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from nsr_bench.distributed import work
+
+    use_data_root(args.data_root)
+    ran = work(args.storage, args.study, args.results, args.heartbeat,
+               log=lambda m: print(m, file=sys.stderr))
+    print(f"worker finished: {ran} cells run here")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from nsr_bench.results.export import export, frames
+    from nsr_bench.results.store import ResultsStore
+
+    store = ResultsStore(args.results)
+    cells = frames(store)["cells"]
+    if cells.empty:
+        print(f"no finished cells in {store.url}")
+        return 0
+    metrics = [m for m in ("acc", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task")
+               if m in cells]
+    table = cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
+    print(table.to_string())
+    if args.export:
+        for path in export(store, args.export):
+            print(f"wrote {path}")
     return 0
 
 
@@ -144,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", help="seeds as 0,1,2 or 0-2 (default 0)")
     run.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     run.add_argument("--config", help="YAML file whose keys match these flags")
-    run.add_argument("--results", help="results folder (default results)")
+    run.add_argument("--results", help="results folder (SQLite file nsr.db in it) or database URL "
+                     "(default results)")
     run.add_argument("--json", action="store_true", help="print the summaries as a JSON array")
     run.add_argument("--force", action="store_true", help="recompute cells that are already finished")
     run.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
@@ -153,6 +216,28 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="list every scenario with whether its data is available here")
     data.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
     data.set_defaults(func=cmd_data)
+    mat = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably")
+    mat.add_argument("spec", help="matrix YAML file (see matrices/)")
+    mat.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
+    mat.add_argument("--results", default="results", help="results folder or database URL")
+    mat.add_argument("--storage", help="shared database URL (results and Optuna queue)")
+    mat.add_argument("--enqueue", action="store_true", help="queue the cells for `nsr-bench worker`")
+    mat.add_argument("--study", help="queue name (default: the matrix name)")
+    mat.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    mat.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
+    mat.add_argument("--json", action="store_true", help="print the summary table as JSON")
+    mat.set_defaults(func=cmd_matrix)
+    wrk = sub.add_parser("worker", help="run queued cells from a shared database until none is left")
+    wrk.add_argument("--storage", required=True, help="database URL the cells were queued in")
+    wrk.add_argument("--study", required=True, help="queue name (the matrix name)")
+    wrk.add_argument("--results", help="results database URL (default: the storage URL)")
+    wrk.add_argument("--heartbeat", type=int, default=30, help="seconds between heartbeats (default 30)")
+    wrk.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
+    wrk.set_defaults(func=cmd_worker)
+    rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV")
+    rep.add_argument("--results", default="results", help="results folder or database URL")
+    rep.add_argument("--export", help="folder for parquet and CSV tables")
+    rep.set_defaults(func=cmd_report)
     lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")
     lst.set_defaults(func=cmd_list)
     return parser

@@ -142,5 +142,6 @@ def validate(model: type[BaseModel], data: dict[str, Any], where: str) -> BaseMo
             msg = err["msg"]
             if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
                 msg = f"unknown key; allowed keys: {sorted(model.model_fields)}"
-            problems.append(f"  {key}: {msg} (got {err.get('input')!r})")
+            got = f" (got {err.get('input')!r})" if err["loc"] else ""
+            problems.append(f"  {key}: {msg}{got}")
         raise SpecError(f"{where}: invalid settings\n" + "\n".join(problems)) from None

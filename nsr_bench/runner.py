@@ -7,6 +7,7 @@ import inspect
 import platform
 import random
 import time
+import traceback
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 from nsr_bench import __version__
 from nsr_bench.config import CellSpec, SpecError, TrainSpec, parse_selector, validate
 from nsr_bench.registry import lookup, resolve
-from nsr_bench.results.files import ResultsDir
+from nsr_bench.results.store import ResultsStore
 
 INFERENCE_MODES = ("oracle", "agnostic")
 
@@ -90,13 +91,27 @@ def versions() -> dict[str, str]:
             "avalanche": avalanche.__version__, "numpy": np.__version__, "platform": platform.platform()}
 
 
-def run_cell(cell: CellSpec, store: ResultsDir, force: bool = False, progress=None) -> dict:
+def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=None) -> dict:
     """Run ``cell`` unless already finished in ``store``; return its summary.
 
-    ``progress`` (a tqdm bar, optional) shows the experience being trained.
+    The attempt is recorded in the store's ``runs`` table; a failure (or an interrupt) marks it
+    failed and stores nothing else. ``progress`` (a tqdm bar, optional) shows the experience.
     """
     if store.done(cell.hash) and not force:
         return store.summary(cell.hash)
+    run_id = store.start_run(cell.hash)
+    try:
+        summary, documents, rows, curve_rows, bank = execute_cell(cell, progress)
+    except BaseException as exc:
+        store.fail_run(run_id, "".join(traceback.format_exception(exc)))
+        raise
+    store.write(cell, documents, rows, curve_rows, bank.to_bytes() if bank is not None else None,
+                run_id=run_id, force=force)
+    return summary
+
+
+def execute_cell(cell: CellSpec, progress=None):
+    """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, bank)."""
     import torch
     from avalanche.training.plugins import EvaluationPlugin
     from avalanche.training.templates import SupervisedTemplate
@@ -148,9 +163,12 @@ def run_cell(cell: CellSpec, store: ResultsDir, force: bool = False, progress=No
         "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
         "timings": {"wall_s": wall, "train_s": recorder.train_seconds},
         "decisions": nsr.decisions if nsr else [],
+        "rule_history": getattr(nsr.rule, "history", None) if nsr else None,
+        "recovery": documents.pop("curves")["recovery"],
     }
-    store.write(cell.hash, documents, rows, bank=nsr.bank if nsr else None)
-    return summary
+    curve_rows = [{"experience": c.experience, "task": c.task, "recurrence": c.recurrence, "step": st, "acc": a}
+                  for c in recorder.curves for st, a in zip(c.steps, c.acc, strict=True)]
+    return summary, documents, rows, curve_rows, nsr.bank if nsr else None
 
 
 def summarize(cell: CellSpec, scenario, recorder, nsr, wall: float) -> tuple[dict, dict, list[dict]]:

@@ -6,13 +6,13 @@ recall, routing or the recovery metric, they fail.
 
 import pytest
 
-from nsr_bench.results.files import ResultsDir
+from nsr_bench.results.store import ResultsStore
 from nsr_bench.runner import resolve_cell, run_cell
 
 
 @pytest.fixture(scope="module")
 def summaries(tmp_path_factory):
-    store = ResultsDir(tmp_path_factory.mktemp("claims"))
+    store = ResultsStore(tmp_path_factory.mktemp("claims"))
     return {name: run_cell(resolve_cell("digits_cyclic[cycles=2,pretrain_epochs=10]", name, seed=0,
                                         device="cpu"), store)
             for name in ("nsr", "fresh")}

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -25,6 +24,8 @@ def test_help_is_fast_and_imports_nothing_heavy():
 
 
 def test_run_writes_results_and_reuses_finished_cells(tmp_path, capsys):
+    from nsr_bench.results.store import ResultsStore
+
     args = ["run", "--test", "--json", "--results", str(tmp_path), "--strategy", "nsr",
             "--strategy", "fresh[rank=3]"]
     assert main(args) == 0
@@ -33,22 +34,24 @@ def test_run_writes_results_and_reuses_finished_cells(tmp_path, capsys):
     assert SUMMARY_KEYS <= set(summaries[0])
     nsr, fresh = summaries
     assert nsr["bank_mb_per_task"] > 0 and fresh["bank_mb_per_task"] == 0.0
-    cell = tmp_path / "cells" / nsr["hash"]
-    names = {p.name for p in cell.iterdir()}
-    assert names >= {"manifest.json", "summary.json", "accuracy_matrix.csv", "curves.json",
-                     "bank.safetensors"}
-    manifest = json.loads((cell / "manifest.json").read_text())
+    store = ResultsStore(tmp_path)
+    assert (tmp_path / "nsr.db").is_file()
+    cells = {c["hash"]: c for c in store.table("cells")}
+    assert set(cells) == {nsr["hash"], fresh["hash"]}
+    manifest = json.loads(cells[nsr["hash"]]["manifest"])
     assert manifest["seed"] == 0 and manifest["cell"]["strategy_params"]["rank"] == 2
     assert {"torch", "avalanche", "nsr_bench"} <= set(manifest["versions"])
-    lines = (cell / "accuracy_matrix.csv").read_text().splitlines()
-    assert lines[0] == "mode,experience,task,acc"
-    assert len(lines) == 1 + 2 * 7 * 3  # 2 inference modes x (N + 1) rows x M tasks
-    assert_bank_bytes_are_analytical(cell / "bank.safetensors", nsr["bank_mb_total"])
-    stamp = (cell / "summary.json").stat().st_mtime_ns
-    time.sleep(0.01)
+    assert manifest["decisions"] and manifest["recovery"]
+    rows = [r for r in store.table("accuracy") if r["hash"] == nsr["hash"]]
+    assert len(rows) == 2 * 7 * 3  # 2 inference modes x (N + 1) rows x M tasks
+    assert {r["mode"] for r in rows} == {"oracle", "agnostic"}
+    assert any(r["hash"] == nsr["hash"] for r in store.table("curves"))
+    assert_bank_bytes_are_analytical(store.bank_bytes(nsr["hash"]), nsr["bank_mb_total"])
+    finished = {c["hash"]: c["finished_at"] for c in store.table("cells")}
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out) == summaries
-    assert (cell / "summary.json").stat().st_mtime_ns == stamp
+    assert {c["hash"]: c["finished_at"] for c in store.table("cells")} == finished
+    assert len(store.table("runs")) == 2
 
 
 def test_config_file_supplies_flags(tmp_path, capsys):
@@ -67,7 +70,7 @@ def test_config_file_supplies_flags(tmp_path, capsys):
     (["run", "--strategy", "nsr[bank=false]"], "set bank=true"),
     (["run", "--scenario", "digits_cyclic[taks=3]"], "unknown parameter(s) ['taks']"),
     (["run", "--seeds", "a,b"], "--seeds 'a,b'"),
-    (["run", "--results", "postgresql://db/x"], "looks like a database URL"),
+    (["run", "--results", "postgresql://nobody@127.0.0.1:1/x"], "cannot open the results store"),
 ])
 def test_bad_input_gets_one_clear_message(args, message, capsys, tmp_path):
     if "--results" not in args:
@@ -75,7 +78,7 @@ def test_bad_input_gets_one_clear_message(args, message, capsys, tmp_path):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err
-    assert not (tmp_path / "cells").exists()
+    assert not (tmp_path / "nsr.db").exists()
 
 
 def test_seed_lists_and_ranges():
@@ -83,10 +86,10 @@ def test_seed_lists_and_ranges():
     assert parse_seeds("5") == [5]
 
 
-def assert_bank_bytes_are_analytical(path, reported_mb):
+def assert_bank_bytes_are_analytical(data, reported_mb):
     from nsr_bench.nsr.bank import TaskKnowledgeBank
 
-    bank = TaskKnowledgeBank.load(path)
+    bank = TaskKnowledgeBank.from_bytes(data)
     expected = 0
     for entry in bank.entries.values():
         for c in entry.layers.values():

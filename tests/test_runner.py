@@ -1,6 +1,6 @@
 import pytest
 
-from nsr_bench.results.files import ResultsDir
+from nsr_bench.results.store import ResultsStore
 from nsr_bench.runner import resolve_cell, run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "fwt", "recovery_steps_mean", "regret",
@@ -9,7 +9,7 @@ METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "fwt", "recovery_steps_me
 
 def test_same_seed_is_bit_identical_with_or_without_a_cached_backbone(tmp_path, monkeypatch):
     monkeypatch.setenv("NSR_CACHE_DIR", str(tmp_path / "empty-cache"))
-    store = ResultsDir(tmp_path / "results")
+    store = ResultsStore(tmp_path / "results")
     cell = resolve_cell("digits_cyclic", "nsr", seed=0, device="cpu", test=True)
     miss = run_cell(cell, store)  # pre-trains the backbone
     hit = run_cell(cell, store, force=True)  # loads it from the cache

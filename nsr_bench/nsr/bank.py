@@ -10,6 +10,7 @@ JSON metadata; loading never unpickles anything.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -171,6 +172,20 @@ class TaskKnowledgeBank:
         tmp = path.with_name(path.name + ".tmp")
         save_file(tensors, str(tmp), metadata=metadata)
         tmp.replace(path)
+
+    def to_bytes(self) -> bytes:
+        """The bytes of :meth:`save` (for storing a Bank in a database)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bank.safetensors"
+            self.save(path)
+            return path.read_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TaskKnowledgeBank:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bank.safetensors"
+            path.write_bytes(data)
+            return cls.load(path)
 
     @classmethod
     def load(cls, path: str | Path) -> TaskKnowledgeBank:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nsr_bench import registry
-from nsr_bench.results.files import ResultsDir
+from nsr_bench.results.store import ResultsStore
 from nsr_bench.runner import BuildContext, resolve_cell, run_cell
 from nsr_bench.scenarios.backbones import AdapterNet
 from nsr_bench.strategies import avalanche_baselines
@@ -14,7 +14,7 @@ from nsr_bench.strategies import avalanche_baselines
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    return ResultsDir(tmp_path_factory.mktemp("strategies"))
+    return ResultsStore(tmp_path_factory.mktemp("strategies"))
 
 
 @pytest.mark.parametrize("name", sorted(registry.strategies()))

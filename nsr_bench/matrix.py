@@ -1,0 +1,154 @@
+"""The ablation matrix: a factorial over strategy parameters x scenarios x seeds, run resumably.
+
+A matrix spec (YAML, see ``matrices/``) names a base ``strategy`` whose parameters the
+``factors`` override, the ``scenarios`` and ``seeds``, and a ``reference`` combination for paired
+comparisons. Expansion resolves every cell through the same validation as ``nsr-bench run``;
+incompatible combinations (e.g. the similarity rule with the Bank off) are skipped with the
+validation message as the reason. Finished cells (by config hash) are never rerun.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from nsr_bench.config import CellSpec, SpecError, Strict, load_yaml, validate
+from nsr_bench.runner import resolve_cell, run_cell
+
+METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "regret")
+
+
+class MatrixSpec(Strict):
+    name: str
+    description: str = ""
+    strategy: str = Field(description="base strategy spec whose parameters the factors override")
+    scenarios: list[str] = Field(min_length=1)
+    seeds: list[int] = Field([0], min_length=1)
+    factors: dict[str, list[Any]] = Field(description="parameter -> values; the matrix is their product")
+    reference: dict[str, Any] = Field({}, description="the combination others are compared with")
+    test: bool = Field(False, description="use every spec's tiny test configuration")
+
+
+@dataclass
+class Cell:
+    """One expanded cell: its label (the factor combination), scenario and resolved spec."""
+
+    label: str
+    combo: dict[str, Any]
+    spec: CellSpec
+
+
+def label_of(combo: dict[str, Any]) -> str:
+    return ",".join(f"{k}={json.dumps(v)}" for k, v in combo.items())
+
+
+def load_matrix(path: str) -> MatrixSpec:
+    return validate(MatrixSpec, load_yaml(path), str(path))
+
+
+def expand(spec: MatrixSpec, device: str = "cpu") -> tuple[list[Cell], list[tuple[str, str]]]:
+    """All valid cells, and (label, reason) for each skipped combination."""
+    keys = list(spec.factors)
+    cells, skipped = [], []
+    for values in itertools.product(*(spec.factors[k] for k in keys)):
+        combo = dict(zip(keys, values, strict=True))
+        selector = f"{spec.strategy}[{','.join(f'{k}={json.dumps(v)}' for k, v in combo.items())}]"
+        for scenario in spec.scenarios:
+            try:
+                resolved = [resolve_cell(scenario, selector, seed, device, spec.test) for seed in spec.seeds]
+            except SpecError as exc:
+                reason = str(exc).splitlines()[-1].strip()
+                if (label_of(combo), reason) not in skipped:
+                    skipped.append((label_of(combo), reason))
+                continue
+            cells += [Cell(label_of(combo), combo, c) for c in resolved]
+    return cells, skipped
+
+
+def _run_one(cell: CellSpec, url: str, threads: int) -> dict:
+    import torch
+
+    from nsr_bench.results.store import ResultsStore
+
+    torch.set_num_threads(threads)
+    return run_cell(cell, ResultsStore(url))
+
+
+def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> list[dict]:
+    """Run the unfinished cells (``jobs`` local processes); returns every cell's summary."""
+    pending = [c.spec for c in cells if not store.done(c.spec.hash)]
+    if progress is not None:
+        progress.total = len(cells)
+        progress.update(len(cells) - len(pending))
+    if jobs <= 1:
+        for cell in pending:
+            run_cell(cell, store, progress=progress)
+            if progress is not None:
+                progress.update(1)
+    else:
+        import multiprocessing
+
+        threads = max(1, (multiprocessing.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_one, cell, store.url, threads) for cell in pending]
+            for future in as_completed(futures):
+                future.result()
+                if progress is not None:
+                    progress.update(1)
+    return [store.summary(c.spec.hash) for c in cells]
+
+
+def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str, Any]) -> list[dict]:
+    """Mean ± std over seeds per (scenario, label), and paired differences against the reference."""
+    from scipy import stats
+
+    groups: dict[tuple[str, str], dict[int, dict]] = {}
+    for cell, summary in zip(cells, summaries, strict=True):
+        groups.setdefault((cell.spec.scenario, cell.label), {})[cell.spec.seed] = summary
+    ref_label = label_of({k: reference[k] for k in (cells[0].combo if cells else {}) if k in reference})
+    rows = []
+    for (scenario, label), by_seed in groups.items():
+        row: dict[str, Any] = {"scenario": scenario, "cell": label, "seeds": len(by_seed)}
+        for m in METRICS:
+            values = [s[m] for s in by_seed.values() if s.get(m) is not None]
+            row[m] = float(np.mean(values)) if values else None
+            row[f"{m}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
+        ref = groups.get((scenario, ref_label))
+        if ref is not None and label != ref_label:
+            for m in ("acc", "recovery_steps_mean"):
+                pairs = [(by_seed[s][m], ref[s][m]) for s in by_seed if s in ref
+                         and by_seed[s].get(m) is not None and ref[s].get(m) is not None]
+                if pairs:
+                    diff = [a - b for a, b in pairs]
+                    row[f"d_{m}"] = float(np.mean(diff))
+                    p = stats.ttest_rel(*zip(*pairs, strict=True)).pvalue if len(pairs) > 1 else math.nan
+                    row[f"p_{m}"] = None if math.isnan(p) else float(p)
+        rows.append(row)
+    return rows
+
+
+def format_summary(rows: list[dict]) -> str:
+    def fmt(row, m):
+        if row.get(m) is None:
+            return "-"
+        std = row.get(f"{m}_std")
+        return f"{row[m]:.3f}" + (f"±{std:.3f}" if std is not None else "")
+
+    def paired(row, m):
+        if row.get(f"d_{m}") is None:
+            return ""
+        p = row.get(f"p_{m}")
+        return f"{row[f'd_{m}']:+.3f}" + (f" (p={p:.3f})" if p is not None else "")
+
+    header = ["scenario", "cell", "n", *METRICS, "Δacc vs ref", "Δrecovery vs ref"]
+    body = [[r["scenario"], r["cell"], str(r["seeds"]), *(fmt(r, m) for m in METRICS),
+             paired(r, "acc"), paired(r, "recovery_steps_mean")] for r in rows]
+    widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in [header, *body])

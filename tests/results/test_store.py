@@ -1,0 +1,51 @@
+import pytest
+
+from nsr_bench.results.store import ResultsStore, StoreError
+from nsr_bench.runner import resolve_cell
+
+
+def cell():
+    return resolve_cell("digits_cyclic", "fresh", seed=0, device="cpu", test=True)
+
+
+def documents():
+    return {"manifest": {"seed": 0}, "summary": {"acc": 0.5, "bwt": float("nan")}}
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    store = ResultsStore(tmp_path)
+    run = store.start_run(cell().hash)
+    with pytest.raises(Exception):
+        store.write(cell(), documents(), [{"mode": "oracle", "experience": 0, "task": 0, "acc": 0.5}],
+                    [{"experience": 0, "no_such_column": 1}], None, run_id=run)
+    assert store.table("cells") == [] and store.table("accuracy") == [] and store.table("curves") == []
+    assert not store.done(cell().hash)
+
+
+def test_finished_cells_are_never_overwritten_unless_forced(tmp_path):
+    store = ResultsStore(tmp_path)
+    rows = [{"mode": "oracle", "experience": 0, "task": 0, "acc": 0.5}]
+    assert store.write(cell(), documents(), rows, [], b"bank")
+    first = store.table("cells")
+    assert store.summary(cell().hash) == {"acc": 0.5, "bwt": None}
+    assert not store.write(cell(), {"manifest": {}, "summary": {"acc": 0.9}}, rows, [], None)
+    assert store.table("cells") == first and store.bank_bytes(cell().hash) == b"bank"
+    assert store.write(cell(), {"manifest": {}, "summary": {"acc": 0.9}}, rows, [], None, force=True)
+    assert store.summary(cell().hash)["acc"] == 0.9 and store.bank_bytes(cell().hash) is None
+    assert len(store.table("accuracy")) == 1
+
+
+def test_unreachable_or_foreign_stores_are_clear_errors(tmp_path):
+    with pytest.raises(StoreError, match="cannot open the results store"):
+        ResultsStore("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    ResultsStore(tmp_path)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "nsr.db") as conn:
+        conn.execute("UPDATE nsr_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema 99"):
+        ResultsStore(tmp_path)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "nsr.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        ResultsStore(tmp_path / "junk")

@@ -1,0 +1,141 @@
+"""The ablation matrix: expansion, resumption after SIGKILL, export, and distributed workers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nsr_bench.matrix import MatrixSpec, expand, load_matrix, summary_table
+from nsr_bench.results.store import ResultsStore
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "matrices" / "tiny.yaml"
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nsr_bench.cli", *args]
+
+
+def test_paper_ablation_expands_and_skips_what_cannot_recall():
+    spec = load_matrix(ROOT / "matrices" / "paper_ablation.yaml")
+    cells, skipped = expand(spec)
+    assert len(cells) == (2 * 6 * 2 - 4) * 3  # 24 combinations, 4 impossible, 3 seeds
+    assert sorted(label for label, _ in skipped) == [
+        'bank=false,rule="rl",distill_lambda=0.0', 'bank=false,rule="rl",distill_lambda=1.0',
+        'bank=false,rule="similarity",distill_lambda=0.0', 'bank=false,rule="similarity",distill_lambda=1.0']
+    assert all("set bank=true" in reason for _, reason in skipped)
+    assert len({c.spec.hash for c in cells}) == len(cells)
+    params = {(c.combo["bank"], c.combo["rule"]): c.spec.strategy_params for c in cells}
+    assert params[(False, "round_robin")]["bank"] is False and params[(True, "rl")]["rule"] == "rl"
+
+
+def test_any_factorial_and_bad_specs(tmp_path):
+    spec = MatrixSpec(name="x", strategy="carry", scenarios=["digits_cyclic"], seeds=[0],
+                      factors={"rank": [2, 4], "distill_lambda": [0.0, 1.0]})
+    cells, skipped = expand(spec)
+    assert len(cells) == 4 and not skipped
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: b\nstrategy: nsr\nscenarios: []\nfactors: {}\nextra: 1\n")
+    from nsr_bench.config import SpecError
+
+    with pytest.raises(SpecError, match="extra: unknown key"):
+        load_matrix(bad)
+
+
+def test_summary_pairs_every_cell_with_the_reference_by_seed():
+    spec = load_matrix(TINY)
+    cells, _ = expand(spec)
+    fake = [{"acc": 0.5 + 0.1 * c.combo["bank"] + 0.01 * c.spec.seed, "recovery_steps_mean": 1.0 * c.spec.seed}
+            for c in cells]
+    rows = {r["cell"]: r for r in summary_table(cells, fake, spec.reference)}
+    assert rows['bank=false,rule="carry"']["d_acc"] == pytest.approx(-0.1)
+    assert "d_acc" not in rows['bank=true,rule="fresh"']
+    assert rows['bank=true,rule="carry"']["acc"] == pytest.approx(0.605)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sigkill_midway_then_restart_finishes_every_cell_exactly_once(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cli("matrix", str(TINY), "--results", str(tmp_path)), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store_path = tmp_path / "nsr.db"
+
+    def finished() -> int:
+        return len(ResultsStore(tmp_path).table("cells")) if store_path.exists() else 0
+
+    try:
+        wait_for(lambda: finished() >= 2, 240, "two finished cells")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    store = ResultsStore(tmp_path)
+    before = {c["hash"]: c for c in store.table("cells")}
+    accuracy_before = sorted((r["hash"], r["id"], r["acc"]) for r in store.table("accuracy"))
+    assert 2 <= len(before) < 8
+    done = subprocess.run(cli("matrix", str(TINY), "--results", str(tmp_path), "--json"), env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    cells = {c["hash"]: c for c in store.table("cells")}
+    assert len(cells) == 8
+    assert all(cells[h] == row for h, row in before.items())  # untouched: same rows, same timestamps
+    assert [r for r in sorted((r["hash"], r["id"], r["acc"]) for r in store.table("accuracy"))
+            if r[0] in before] == accuracy_before
+    stored = [r["hash"] for r in store.table("runs") if r["status"] == "done"]
+    assert sorted(stored) == sorted(cells)  # each cell stored by exactly one run
+    assert len(json.loads(done.stdout)) == 4
+
+
+def test_report_exports_parquet_and_csv(tmp_path, capsys):
+    import pandas as pd
+
+    from nsr_bench.cli import main
+
+    assert main(["run", "--test", "--strategy", "carry", "--results", str(tmp_path)]) == 0
+    assert main(["report", "--results", str(tmp_path), "--export", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "carry" in out and "wrote" in out
+    cells = pd.read_parquet(tmp_path / "out" / "cells.parquet")
+    assert list(cells["strategy"]) == ["carry"] and "param.rank" in cells
+    acc = pd.read_csv(tmp_path / "out" / "accuracy.csv")
+    assert set(acc.columns) >= {"hash", "mode", "experience", "task", "acc"} and len(acc) == 42
+
+
+PG_URL = os.environ.get("NSR_TEST_PG_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="NSR_TEST_PG_URL (a PostgreSQL database for tests) not set")
+def test_two_workers_on_postgresql_run_every_cell_once(tmp_path):
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(PG_URL)
+    meta = MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)  # a clean database: our tables and Optuna's
+    engine.dispose()
+    queued = subprocess.run(cli("matrix", str(TINY), "--storage", PG_URL, "--enqueue"),
+                            capture_output=True, text=True, timeout=300)
+    assert queued.returncode == 0, queued.stderr
+    assert "8 waiting" in queued.stdout
+    workers = [subprocess.Popen(cli("worker", "--storage", PG_URL, "--study", "tiny", "--heartbeat", "5"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    ran = [int(out.split("worker finished: ")[1].split()[0]) for out, _ in outputs]
+    store = ResultsStore(PG_URL)
+    runs = store.table("runs")
+    assert len(store.table("cells")) == 8 and sum(ran) == 8
+    assert len(runs) == 8 and len({r["hash"] for r in runs}) == 8  # no cell run twice
+    assert all(r > 0 for r in ran), f"one worker did everything: {ran}"
