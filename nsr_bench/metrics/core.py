@@ -36,11 +36,15 @@ def average_accuracy(R: np.ndarray) -> float:
 
 
 def forgetting(R: np.ndarray, tasks: list[int]) -> float:
-    """Mean over tasks of max_{1 <= i < N} R[i, j] - R[N, j] (0 with a single experience)."""
+    """Mean over tasks first trained before N of max_{f_j <= i < N} R[i, j] - R[N, j] (Chaudhry et
+    al., 2018): rows before a task was first trained do not count; 0 if no task qualifies."""
     _check(R, tasks)
-    if len(tasks) < 2:
-        return 0.0
-    return float(np.mean(R[1:-1].max(axis=0) - R[-1]))
+    first: dict[int, int] = {}
+    for i, t in enumerate(tasks):
+        first.setdefault(t, i + 1)
+    n = len(tasks)
+    drops = [R[f:n, j].max() - R[n, j] for j, f in first.items() if f < n]
+    return float(np.mean(drops)) if drops else 0.0
 
 
 def backward_transfer(R: np.ndarray, tasks: list[int]) -> float | None:

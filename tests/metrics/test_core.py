@@ -24,6 +24,11 @@ def test_acc_forgetting_bwt_fwt_on_a_hand_made_matrix():
     assert core.forward_transfer(R, TASKS) == pytest.approx(-0.1)
 
 
+def test_forgetting_ignores_rows_before_a_task_was_first_trained():
+    R2 = np.array([[0.1, 0.1], [0.9, 0.0], [0.8, 0.9]])  # task 1 is first trained at N
+    assert core.forgetting(R2, [0, 1]) == pytest.approx(0.1)  # task 0 only; task 1's 0.0 row ignored
+
+
 def test_bwt_is_undefined_when_every_task_ends_at_n():
     assert core.backward_transfer(R[:2], [0]) is None
     assert core.forgetting(R[:2], [0]) == 0.0

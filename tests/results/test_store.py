@@ -1,4 +1,5 @@
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
 from nsr_bench.results.store import ResultsStore, StoreError
 from nsr_bench.runner import resolve_cell
@@ -15,7 +16,7 @@ def documents():
 def test_a_failed_write_leaves_nothing(tmp_path):
     store = ResultsStore(tmp_path)
     run = store.start_run(cell().hash)
-    with pytest.raises(Exception):
+    with pytest.raises(SQLAlchemyError):
         store.write(cell(), documents(), [{"mode": "oracle", "experience": 0, "task": 0, "acc": 0.5}],
                     [{"experience": 0, "no_such_column": 1}], None, run_id=run)
     assert store.table("cells") == [] and store.table("accuracy") == [] and store.table("curves") == []
