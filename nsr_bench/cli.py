@@ -141,14 +141,17 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         return 0
     store = ResultsStore(args.storage or args.results)
     with tqdm(total=len(cells), desc=spec.name, unit="cell", file=sys.stderr) as bar:
-        summaries = matrix.run_matrix(cells, store, args.jobs, bar)
-    rows = matrix.summary_table(cells, summaries, spec.reference)
+        finished, summaries, failed = matrix.run_matrix(cells, store, args.jobs, bar)
+    for cell_hash, error in failed.items():
+        print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
+    rows = matrix.summary_table(finished, summaries, spec.reference)
     if args.json:
         print(json.dumps(tidy(rows), indent=1))
     else:
-        print(f"{spec.name}: {len(cells)} cells ({len(skipped)} combinations skipped), results: {store.url}")
+        print(f"{spec.name}: {len(finished)} of {len(cells)} cells finished ({len(failed)} failed, "
+              f"{len(skipped)} combinations skipped), results: {store.url}")
         print(matrix.format_summary(rows))
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -158,6 +161,52 @@ def cmd_worker(args: argparse.Namespace) -> int:
     ran = work(args.storage, args.study, args.results, args.heartbeat,
                log=lambda m: print(m, file=sys.stderr))
     print(f"worker finished: {ran} cells run here")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from optuna.trial import TrialState
+
+    from nsr_bench import registry
+    from nsr_bench.config import SpecError
+    from nsr_bench.hpo import sweep as hpo
+    from nsr_bench.results.store import ResultsStore, tidy
+    from nsr_bench.runner import resolve_cell, run_cell
+
+    use_data_root(args.data_root)
+    if args.all:
+        names = sorted(n for n, s in registry.strategies().items() if s.search_space)
+    elif args.strategy:
+        names = args.strategy
+    else:
+        raise SpecError("name at least one --strategy, or --all for every strategy with a search space")
+    objectives = tuple(args.objective or ["acc"])
+    check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test) for n in names])
+    store = ResultsStore(args.results)
+    report = []
+    for name in names:  # the same trial budget for every strategy
+        study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
+                          args.sampler_seed, args.seed, args.device, args.test)
+        default = run_cell(resolve_cell(args.scenario, name, args.seed, args.device, args.test), store)
+        states = [t.state for t in study.trials]
+        row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),
+               "default": {o: default[o] for o in objectives}}
+        if len(objectives) == 1:
+            row.update(tuned=study.best_value, best_params=study.best_params)
+            if args.write_best:
+                row["written_to"] = str(hpo.write_best(name, args.scenario, study.best_params))
+        else:
+            row["pareto_front"] = [{"values": t.values, "params": t.params} for t in hpo.pareto_front(study)]
+        report.append(row)
+    if args.json:
+        print(json.dumps(tidy(report), indent=1))
+    else:
+        for row in report:
+            print(f"{row['strategy']}: {row['trials']} trials ({row['pruned']} pruned); default {row['default']}")
+            if "tuned" in row:
+                print(f"  tuned {objectives[0]} = {row['tuned']:.4f} with {row['best_params']}")
+            for point in row.get("pareto_front", []):
+                print(f"  pareto {dict(zip(objectives, point['values'], strict=True))} with {point['params']}")
     return 0
 
 
@@ -234,6 +283,24 @@ def build_parser() -> argparse.ArgumentParser:
     wrk.add_argument("--heartbeat", type=int, default=30, help="seconds between heartbeats (default 30)")
     wrk.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
     wrk.set_defaults(func=cmd_worker)
+    swp = sub.add_parser("sweep", help="Optuna sweep over strategies' search spaces (equal budgets)")
+    swp.add_argument("--strategy", action="append", default=[], help="strategy to tune (repeatable)")
+    swp.add_argument("--all", action="store_true", help="every strategy with a search space")
+    swp.add_argument("--scenario", default=DEFAULT_SCENARIO, help=f"scenario (default {DEFAULT_SCENARIO})")
+    swp.add_argument("--trials", type=int, default=20, help="finished trials per strategy (default 20)")
+    swp.add_argument("--objective", action="append", choices=["acc", "bank_mb_total", "recovery_steps_mean",
+                     "regret"], help="repeat for a multi-objective sweep (default acc)")
+    swp.add_argument("--pruner", default="median", help="median (default), wilcoxon, strict or none")
+    swp.add_argument("--sampler-seed", type=int, default=0, help="TPE seed (default 0)")
+    swp.add_argument("--seed", type=int, default=0, help="cell seed (default 0)")
+    swp.add_argument("--storage", help="Optuna storage: database URL or journal:FILE (default: --results)")
+    swp.add_argument("--results", default="results", help="results folder or database URL")
+    swp.add_argument("--write-best", action="store_true", help="record the best settings in the spec")
+    swp.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
+    swp.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    swp.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
+    swp.add_argument("--json", action="store_true", help="print the sweep report as JSON")
+    swp.set_defaults(func=cmd_sweep)
     rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV")
     rep.add_argument("--results", default="results", help="results folder or database URL")
     rep.add_argument("--export", help="folder for parquet and CSV tables")

@@ -81,15 +81,21 @@ def _run_one(cell: CellSpec, url: str, threads: int) -> dict:
     return run_cell(cell, ResultsStore(url))
 
 
-def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> list[dict]:
-    """Run the unfinished cells (``jobs`` local processes); returns every cell's summary."""
+def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[list[Cell], list[dict], dict]:
+    """Run the unfinished cells (``jobs`` local processes). A failing cell is recorded in the
+    store's ``runs`` table and does not stop the others. Returns the finished cells, their
+    summaries, and {hash: error} of the cells that failed."""
     pending = [c.spec for c in cells if not store.done(c.spec.hash)]
+    failed: dict[str, str] = {}
     if progress is not None:
         progress.total = len(cells)
         progress.update(len(cells) - len(pending))
     if jobs <= 1:
         for cell in pending:
-            run_cell(cell, store, progress=progress)
+            try:
+                run_cell(cell, store, progress=progress)
+            except Exception as exc:
+                failed[cell.hash] = f"{type(exc).__name__}: {exc}"
             if progress is not None:
                 progress.update(1)
     else:
@@ -97,12 +103,15 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> list[d
 
         threads = max(1, (multiprocessing.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_one, cell, store.url, threads) for cell in pending]
+            futures = {pool.submit(_run_one, cell, store.url, threads): cell for cell in pending}
             for future in as_completed(futures):
-                future.result()
+                if future.exception() is not None:
+                    exc = future.exception()
+                    failed[futures[future].hash] = f"{type(exc).__name__}: {exc}"
                 if progress is not None:
                     progress.update(1)
-    return [store.summary(c.spec.hash) for c in cells]
+    finished = [c for c in cells if c.spec.hash not in failed]
+    return finished, [store.summary(c.spec.hash) for c in finished], failed
 
 
 def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str, Any]) -> list[dict]:

@@ -91,26 +91,33 @@ def versions() -> dict[str, str]:
             "avalanche": avalanche.__version__, "numpy": np.__version__, "platform": platform.platform()}
 
 
-def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=None) -> dict:
+class CellPruned(Exception):
+    """Raised by an ``on_experience`` callback to stop a cell early (a pruned sweep trial)."""
+
+
+def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=None,
+             on_experience=None) -> dict:
     """Run ``cell`` unless already finished in ``store``; return its summary.
 
     The attempt is recorded in the store's ``runs`` table; a failure (or an interrupt) marks it
-    failed and stores nothing else. ``progress`` (a tqdm bar, optional) shows the experience.
+    failed and stores nothing else. ``progress`` (a tqdm bar, optional) shows the experience;
+    ``on_experience(i, running_acc)`` is called after experience i and may raise :class:`CellPruned`.
     """
     if store.done(cell.hash) and not force:
         return store.summary(cell.hash)
     run_id = store.start_run(cell.hash)
     try:
-        summary, documents, rows, curve_rows, bank = execute_cell(cell, progress)
+        summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience)
     except BaseException as exc:
-        store.fail_run(run_id, "".join(traceback.format_exception(exc)))
+        status = "pruned" if isinstance(exc, CellPruned) else "failed"
+        store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise
     store.write(cell, documents, rows, curve_rows, bank.to_bytes() if bank is not None else None,
                 run_id=run_id, force=force)
     return summary
 
 
-def execute_cell(cell: CellSpec, progress=None):
+def execute_cell(cell: CellSpec, progress=None, on_experience=None):
     """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, bank)."""
     import torch
     from avalanche.training.plugins import EvaluationPlugin
@@ -155,6 +162,9 @@ def execute_cell(cell: CellSpec, progress=None):
         evaluate()
         if progress is not None:
             progress.set_postfix_str(f"{cell.strategy} seed {cell.seed}: exp {i}/{len(scenario.order)}")
+        if on_experience is not None:
+            seen = sorted(set(scenario.order[:i]))
+            on_experience(i, float(np.mean([recorder.rows["oracle"][-1][j] for j in seen])))
     wall = time.perf_counter() - started
     summary, documents, rows = summarize(cell, scenario, recorder, nsr, wall)
     documents["manifest"] = {

@@ -139,3 +139,18 @@ def test_two_workers_on_postgresql_run_every_cell_once(tmp_path):
     assert len(store.table("cells")) == 8 and sum(ran) == 8
     assert len(runs) == 8 and len({r["hash"] for r in runs}) == 8  # no cell run twice
     assert all(r > 0 for r in ran), f"one worker did everything: {ran}"
+
+
+def test_a_failing_cell_is_recorded_and_does_not_stop_the_matrix(tmp_path, capsys):
+    from nsr_bench.cli import main
+
+    spec = tmp_path / "m.yaml"
+    spec.write_text("name: m\nstrategy: carry\nscenarios: [digits_cyclic]\nseeds: [0]\ntest: true\n"
+                    "factors:\n  targets: [null, [features.nope]]\n")
+    assert main(["matrix", str(spec), "--results", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "failed" in captured.err and "not a module of the model" in captured.err
+    assert "1 of 2 cells finished (1 failed" in captured.out
+    store = ResultsStore(tmp_path)
+    assert len(store.table("cells")) == 1
+    assert [r["status"] for r in store.table("runs")].count("failed") == 1

@@ -130,7 +130,8 @@ class NSRPlugin(SupervisedPlugin):
         self.decisions.append({
             "experience": self._clock, "task": int(exp.task_label), "action": decision.action,
             "entries": decision.entries, "weights": decision.weights, "similarity": decision.similarity,
-            "entry_tasks": [self.bank[e].meta.tasks for e in decision.entries] if self.bank else [],
+            "entry_tasks": ([self.bank[e].meta.tasks for e in decision.entries]
+                            if decision.action in ("recall", "merge") else []),
         })
 
     def after_forward(self, strategy, **kwargs):

@@ -142,13 +142,13 @@ class ResultsStore:
                 hash=cell_hash, worker=worker_name(), started_at=time.time(), status="running"))
             return int(result.inserted_primary_key[0])
 
-    def fail_run(self, run_id: int, error: str) -> None:
+    def fail_run(self, run_id: int, error: str, status: str = "failed") -> None:
         from sqlalchemy import update
 
         r = self.schema.runs
         with self.engine.begin() as conn:
             conn.execute(update(r).where(r.c.id == run_id).values(
-                status="failed", finished_at=time.time(), error=error[-4000:]))
+                status=status, finished_at=time.time(), error=error[-4000:]))
 
     def write(self, cell, documents: dict[str, Any], matrix_rows: list[dict], curve_rows: list[dict],
               bank_bytes: bytes | None, run_id: int | None = None, force: bool = False) -> bool:

@@ -27,6 +27,16 @@ def test_isolated_needs_oracle_task_ids():
         OracleIsolated().decide(ctx(0))
 
 
+def test_slot_rules_run_with_the_bank_on(tiny_scenario):
+    """Slot indices are not Bank ids: with the Bank on, entries are reserved and slots still used."""
+    _, plugin, strategy = make_strategy(tiny_scenario)
+    plugin.rule = RoundRobin(slots=2)
+    for exp in list(tiny_scenario.benchmark().train_stream)[:3]:
+        strategy.train(exp, num_workers=0)
+    assert [d["entries"] for d in plugin.decisions] == [[0], [1], [0]]
+    assert len(plugin.bank) == 3 and sorted(plugin.slots) == [0, 1]
+
+
 def test_round_robin_overwrites_the_oldest_slot(tiny_scenario):
     """With 2 slots, experience 2 (task 2) loads slot 0 (task 0's adapter) and overwrites it."""
     _, plugin, strategy = make_strategy(tiny_scenario, {"distill_lambda": 0.0})

@@ -1,0 +1,1 @@
+"""Optuna sweeps over the same cell runner and results store as the matrix."""

@@ -1,0 +1,132 @@
+"""Hyper-parameter sweeps with Optuna (Akiba et al., KDD 2019) over strategy search spaces.
+
+The search space is the strategy spec's ``search_space``; every trial is an ordinary cell in the
+results store (cached by hash). TPE with a fixed sampler seed by default. The intermediate value
+after experience i is the running average accuracy over the tasks seen so far, so a step-aligned
+pruner (median, Wilcoxon, or a deliberately strict percentile pruner) can stop weak trials. The
+study lives in the results database by default (``--storage`` may name another database or a
+``journal:FILE`` for several local processes); a sweep resumes until the study holds ``trials``
+finished trials. Multi-objective sweeps trade accuracy against Bank memory and return the Pareto
+front.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from nsr_bench.config import SpecError
+from nsr_bench.registry import lookup, spec_dirs
+from nsr_bench.runner import CellPruned, resolve_cell, run_cell
+
+PRUNERS = ("median", "wilcoxon", "strict", "none")
+OBJECTIVES = {"acc": "maximize", "bank_mb_total": "minimize", "recovery_steps_mean": "minimize",
+              "regret": "minimize"}
+
+
+def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
+    """Draw one value per search-space entry: {type: int|float, low, high, log} or {choices: [...]}."""
+    params = {}
+    for name, dist in space.items():
+        kind = dist.get("type", "categorical" if "choices" in dist else None)
+        if kind == "int":
+            params[name] = trial.suggest_int(name, dist["low"], dist["high"], log=dist.get("log", False))
+        elif kind == "float":
+            params[name] = trial.suggest_float(name, dist["low"], dist["high"], log=dist.get("log", False))
+        elif kind == "categorical":
+            params[name] = trial.suggest_categorical(name, dist["choices"])
+        else:
+            raise SpecError(f"search space entry {name!r}: give type int/float with low/high, or choices")
+    return params
+
+
+def make_pruner(name: str):
+    import optuna
+
+    if name not in PRUNERS:
+        raise SpecError(f"unknown pruner {name!r}; choose one of {PRUNERS}")
+    return {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+            "wilcoxon": lambda: optuna.pruners.WilcoxonPruner(p_threshold=0.1),
+            "strict": lambda: optuna.pruners.PercentilePruner(99.0, n_startup_trials=1, n_warmup_steps=0),
+            "none": optuna.pruners.NopPruner}[name]()
+
+
+def optuna_storage(url: str):
+    """An RDB URL as is; ``journal:FILE`` as a journal file (several local processes)."""
+    if url.startswith("journal:"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+    return url
+
+
+def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None = None,
+          objectives: tuple[str, ...] = ("acc",), pruner: str = "median", sampler_seed: int = 0,
+          seed: int = 0, device: str = "cpu", test: bool = False, study_name: str | None = None):
+    """Run (or resume) a sweep until its study has ``trials`` finished trials; returns the study."""
+    import optuna
+    from optuna.trial import TrialState
+
+    unknown = [o for o in objectives if o not in OBJECTIVES]
+    if unknown:
+        raise SpecError(f"unknown objective(s) {unknown}; choose from {sorted(OBJECTIVES)}")
+    spec = lookup("strategies", strategy)
+    if not spec.search_space:
+        raise SpecError(f"strategy {strategy!r} has an empty search_space in its spec; nothing to tune")
+    resolve_cell(scenario, strategy, seed, device, test)  # validate before creating anything
+    optuna.logging.set_verbosity(logging.WARNING)
+    name = study_name or f"sweep-{strategy}-{scenario}-{'+'.join(objectives)}" + ("-test" if test else "")
+    multi = len(objectives) > 1
+    study = optuna.create_study(
+        study_name=name, storage=optuna_storage(storage or store.url), load_if_exists=True,
+        directions=[OBJECTIVES[o] for o in objectives],
+        sampler=optuna.samplers.TPESampler(seed=sampler_seed),
+        pruner=optuna.pruners.NopPruner() if multi else make_pruner(pruner))
+
+    def objective(trial):
+        params = suggest(trial, spec.search_space)
+        selector = f"{strategy}[{','.join(f'{k}={json.dumps(v)}' for k, v in params.items())}]"
+        cell = resolve_cell(scenario, selector, seed, device, test)
+        trial.set_user_attr("cell", cell.hash)
+
+        def report(step: int, value: float) -> None:
+            if multi:
+                return
+            trial.report(value, step)
+            if trial.should_prune():
+                raise CellPruned(f"pruned at experience {step}")
+
+        try:
+            summary = run_cell(cell, store, on_experience=report)
+        except CellPruned:
+            raise optuna.TrialPruned() from None
+        values = [summary[o] if summary[o] is not None else float("nan") for o in objectives]
+        return values if multi else values[0]
+
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    remaining = trials - len(study.get_trials(deepcopy=False, states=finished))
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining)
+    return study
+
+
+def pareto_front(study) -> list:
+    """The non-dominated trials of a multi-objective study."""
+    return list(study.best_trials)
+
+
+def write_best(strategy: str, scenario: str, params: dict[str, Any]) -> Path:
+    """Record ``params`` as the per-scenario best settings in the strategy's YAML spec."""
+    import yaml
+
+    for folder in spec_dirs("strategies"):
+        for path in sorted(folder.glob("*.yaml")):
+            data = yaml.safe_load(path.read_text())
+            if isinstance(data, dict) and data.get("name") == strategy:
+                data.setdefault("best", {})[scenario] = params
+                path.write_text(yaml.safe_dump(data, sort_keys=False))
+                return path
+    raise SpecError(f"no spec file for strategy {strategy!r} in {spec_dirs('strategies')}")

@@ -1,0 +1,73 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nsr_bench.config import SpecError
+from nsr_bench.hpo.sweep import pareto_front, suggest, sweep, write_best
+from nsr_bench.results.store import ResultsStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_search_space_entries_map_to_optuna_suggestions():
+    import optuna
+
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    params = suggest(trial, {"rank": {"type": "int", "low": 2, "high": 16, "log": True},
+                             "energy": {"type": "float", "low": 0.8, "high": 1.0},
+                             "eviction": {"choices": ["lru", "fifo"]}})
+    assert 2 <= params["rank"] <= 16 and 0.8 <= params["energy"] <= 1.0 and params["eviction"] in ("lru", "fifo")
+    with pytest.raises(SpecError, match="search space entry 'x'"):
+        suggest(trial, {"x": {"low": 1}})
+
+
+def test_sweep_prunes_stores_every_trial_and_resumes(tmp_path):
+    from optuna.trial import TrialState
+
+    store = ResultsStore(tmp_path)
+    study = sweep("nsr", "digits_cyclic", 6, store, pruner="strict", test=True)
+    states = [t.state for t in study.trials]
+    assert len(states) == 6 and states.count(TrialState.PRUNED) >= 1
+    completed = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert completed and all(store.done(t.user_attrs["cell"]) for t in completed)
+    assert all(store.summary(t.user_attrs["cell"])["acc"] == t.value for t in completed)
+    pruned_runs = [r for r in store.table("runs") if r["status"] == "pruned"]
+    assert len(pruned_runs) == states.count(TrialState.PRUNED)
+    first = [(t.number, t.params) for t in study.trials]
+    resumed = sweep("nsr", "digits_cyclic", 8, store, pruner="strict", test=True)
+    assert resumed.study_name == study.study_name and len(resumed.trials) == 8
+    assert [(t.number, t.params) for t in resumed.trials[:6]] == first
+
+
+def test_multi_objective_sweep_returns_a_non_dominated_front(tmp_path):
+    from optuna.trial import TrialState
+
+    study = sweep("nsr", "digits_cyclic", 5, ResultsStore(tmp_path), objectives=("acc", "bank_mb_total"),
+                  test=True)
+    front = pareto_front(study)
+    everything = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert front
+
+    def dominates(a, b):  # maximise acc, minimise MB
+        return (a.values[0] >= b.values[0] and a.values[1] <= b.values[1]) and a.values != b.values
+
+    assert not any(dominates(other, t) for t in front for other in everything)
+    non_dominated = [o for o in everything if not any(dominates(x, o) for x in everything)]
+    assert {t.number for t in front} == {t.number for t in non_dominated}
+
+
+def test_write_best_records_per_scenario_settings(tmp_path, monkeypatch):
+    (tmp_path / "strategies").mkdir()
+    shutil.copy(ROOT / "strategies" / "carry.yaml", tmp_path / "strategies" / "carry.yaml")
+    monkeypatch.chdir(tmp_path)
+    path = write_best("carry", "digits_cyclic", {"rank": 8})
+    assert path.resolve() == (tmp_path / "strategies" / "carry.yaml").resolve()
+    from nsr_bench.runner import resolve_cell
+
+    assert resolve_cell("digits_cyclic", "carry", 0, "cpu").strategy_params["rank"] == 8
+
+
+def test_strategies_without_a_search_space_are_refused(tmp_path):
+    with pytest.raises(SpecError, match="empty search_space"):
+        sweep("naive", "digits_cyclic", 2, ResultsStore(tmp_path), test=True)
