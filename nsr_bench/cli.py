@@ -210,8 +210,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    from nsr_bench.plots import render_all
+    from nsr_bench.results.store import ResultsStore
+
+    written, skipped, slopes = render_all(ResultsStore(args.results), args.out)
+    for path in written:
+        print(f"wrote {path} (and .pdf)")
+    for reason in skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    for strategy, slope in sorted(slopes.items()):
+        print(f"regret slope {strategy}: {slope:.3f} per cycle")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from nsr_bench.results.export import export, frames
+    from nsr_bench.results.report import write_report
     from nsr_bench.results.store import ResultsStore
 
     store = ResultsStore(args.results)
@@ -219,14 +234,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     if cells.empty:
         print(f"no finished cells in {store.url}")
         return 0
-    metrics = [m for m in ("acc", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task")
-               if m in cells]
-    table = cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
-    print(table.to_string())
+    print(summary_frame(cells).to_string())
     if args.export:
         for path in export(store, args.export):
             print(f"wrote {path}")
+    if args.out:
+        for path in write_report(store, args.out):
+            print(f"wrote {path}")
     return 0
+
+
+def summary_frame(cells):
+    """Mean and std over seeds of the headline metrics, per scenario and strategy."""
+    metrics = [m for m in ("acc", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task")
+               if m in cells]
+    return cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -304,7 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV")
     rep.add_argument("--results", default="results", help="results folder or database URL")
     rep.add_argument("--export", help="folder for parquet and CSV tables")
+    rep.add_argument("--out", help="folder for report.md, report.html and the figures")
     rep.set_defaults(func=cmd_report)
+    fig = sub.add_parser("figures", help="render every paper figure the results store has data for")
+    fig.add_argument("--results", default="results", help="results folder or database URL")
+    fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
+    fig.set_defaults(func=cmd_figures)
     lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")
     lst.set_defaults(func=cmd_list)
     return parser

@@ -19,8 +19,6 @@ from nsr_bench.config import CellSpec, SpecError, TrainSpec, parse_selector, val
 from nsr_bench.registry import lookup, resolve
 from nsr_bench.results.store import ResultsStore
 
-INFERENCE_MODES = ("oracle", "agnostic")
-
 
 @dataclass
 class BuildContext:
@@ -124,7 +122,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
     from avalanche.training.templates import SupervisedTemplate
 
     from nsr_bench.metrics.recorder import AccuracyRecorder
-    from nsr_bench.nsr.plugin import NSRPlugin
+    from nsr_bench.nsr.plugin import INFERENCE_MODES, NSRPlugin
     from nsr_bench.scenarios.backbones import AdapterNet
 
     started = time.perf_counter()

@@ -1,0 +1,43 @@
+"""Paper figures from the results store alone (matplotlib + seaborn; PDF and PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def studies(url: str) -> list:
+    """Every Optuna study stored in the results database (none if it has no Optuna tables)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage=url)]
+    except Exception:  # a database Optuna never wrote to
+        return []
+    return [optuna.load_study(study_name=n, storage=url) for n in names]
+
+
+def render_all(store, out: str | Path) -> tuple[list[Path], list[str], dict]:
+    """Render every figure the store has data for: (written PNGs, reasons for skipped, regret slopes)."""
+    from nsr_bench.plots import figures
+    from nsr_bench.plots.data import load
+
+    out = Path(out)
+    res = load(store)
+    written, skipped, slopes = [], [], {}
+    for fn in (figures.recovery_curves, figures.regret_vs_cycles, figures.accuracy_matrices,
+               figures.metric_bars, figures.ablation, figures.memory_budget):
+        try:
+            result = fn(res, out)
+        except figures.NoData as exc:
+            skipped.append(f"{fn.__name__}: {exc}")
+            continue
+        if isinstance(result, tuple):
+            result, slopes = result
+        written.append(result)
+    for study in studies(store.url):
+        try:
+            written.append(figures.optuna_study(study, out))
+        except figures.NoData as exc:
+            skipped.append(f"optuna_study: {exc}")
+    return written, skipped, slopes

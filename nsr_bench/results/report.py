@@ -1,0 +1,35 @@
+"""A Markdown and HTML report: the summary table per scenario and strategy, and every figure."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+
+def write_report(store, out: str | Path) -> list[Path]:
+    """Write ``report.md`` and ``report.html`` (figures under ``out/figures``); returns the paths."""
+    from nsr_bench.cli import summary_frame
+    from nsr_bench.plots import render_all
+    from nsr_bench.results.export import frames
+
+    out = Path(out)
+    figures, skipped, slopes = render_all(store, out / "figures")
+    table = summary_frame(frames(store)["cells"])
+    table.columns = [f"{m} {s}" for m, s in table.columns]
+    md = ["# nsr-bench report", "", f"Results: `{store.url}`", "", "## Summary (mean, std over seeds)", "",
+          table.reset_index().to_markdown(index=False), ""]
+    if slopes:
+        md += ["## Cumulative regret slopes (per cycle)", ""]
+        md += [f"- {s}: {v:.3f}" for s, v in sorted(slopes.items())] + [""]
+    md += ["## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in figures] + [""]
+    if skipped:
+        md += ["## Not rendered", ""] + [f"- {r}" for r in skipped] + [""]
+    (out / "report.md").write_text("\n".join(md))
+    body = [f"<h1>nsr-bench report</h1><p>Results: <code>{html.escape(store.url)}</code></p>",
+            "<h2>Summary (mean, std over seeds)</h2>", table.to_html(),
+            "<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
+    if skipped:
+        body += ["<h2>Not rendered</h2><ul>", *(f"<li>{html.escape(r)}</li>" for r in skipped), "</ul>"]
+    (out / "report.html").write_text("<!doctype html><meta charset='utf-8'><title>nsr-bench report</title>"
+                                     + "\n".join(body))
+    return [out / "report.md", out / "report.html"]
