@@ -138,7 +138,9 @@ def metric_bars(res: Results, out: Path, reference: str = "nsr") -> Path:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     for ax, metric in zip(axes, metrics, strict=True):
         data = cells.dropna(subset=[metric])
-        sns.barplot(data=data, x="label", y=metric, hue="scenario", errorbar=("ci", 95), ax=ax)
+        several = data["scenario"].nunique() > 1
+        sns.barplot(data=data, x="label", y=metric, hue="scenario" if several else None, errorbar=("ci", 95),
+                    ax=ax, legend=several and ax is axes[-1])
         ax.tick_params(axis="x", rotation=60)
         for i, strategy in enumerate(ax.get_xticklabels()):
             name = strategy.get_text()
@@ -151,8 +153,6 @@ def metric_bars(res: Results, out: Path, reference: str = "nsr") -> Path:
             if significant:
                 ax.text(i, ax.get_ylim()[1] * 0.95, "*", ha="center", fontsize=14)
         ax.set_xlabel("")
-        if ax.legend_ is not None and ax is not axes[-1]:
-            ax.legend_.remove()
     fig.suptitle(f"mean and 95% CI over seeds; * p<0.05 vs {reference} (paired t-test)", fontsize=9)
     return _save(fig, out, "metric_bars")
 
