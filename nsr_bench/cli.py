@@ -87,17 +87,22 @@ def cmd_run(args: argparse.Namespace) -> int:
              for strategy in opts["strategy"] for seed in opts["seeds"]]
     check_data(cells)
     store = ResultsStore(opts["results"])
-    summaries = []
+    summaries, failed = [], []
     with tqdm(total=len(cells), desc="cells", unit="cell", file=sys.stderr) as bar:
         for cell in cells:
-            summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
+            try:
+                summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
+            except Exception as exc:  # recorded in the store's runs table; the other cells go on
+                failed.append(f"{cell.strategy} seed {cell.seed} ({cell.hash}): {type(exc).__name__}: {exc}")
             bar.update(1)
+    for line in failed:
+        print(f"nsr-bench: cell failed: {line}", file=sys.stderr)
     if opts["json"]:
         print(json.dumps(tidy(summaries), indent=1))
     else:
         print(f"scenario: {opts['scenario']}   results: {store.url}")
         print(format_table(summaries))
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -251,6 +256,28 @@ def summary_frame(cells):
     return cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
 
 
+def cmd_bank(args: argparse.Namespace) -> int:
+    from nsr_bench.config import SpecError
+    from nsr_bench.nsr.bank import TaskKnowledgeBank
+
+    if args.cell:
+        from nsr_bench.results.store import ResultsStore
+
+        data = ResultsStore(args.results).bank_bytes(args.cell)
+        if data is None:
+            raise SpecError(f"no Bank stored for cell {args.cell!r} in {args.results}")
+        bank = TaskKnowledgeBank.from_bytes(data)
+        if args.save:
+            bank.save(args.save)
+            print(f"wrote {args.save}")
+    elif args.file:
+        bank = TaskKnowledgeBank.load(args.file)
+    else:
+        raise SpecError("give a Bank FILE, or --cell HASH (with --results) to read one from the store")
+    print(bank.describe())
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from nsr_bench import registry
 
@@ -332,6 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--results", default="results", help="results folder or database URL")
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.set_defaults(func=cmd_figures)
+    bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
+    bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)
+    ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank")
+    ins.add_argument("file", nargs="?", help="a bank.safetensors file")
+    ins.add_argument("--cell", help="read the Bank of this cell hash from the results store")
+    ins.add_argument("--results", default="results", help="results folder or database URL")
+    ins.add_argument("--save", help="with --cell: also write the Bank to this file")
+    ins.set_defaults(func=cmd_bank)
     lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")
     lst.set_defaults(func=cmd_list)
     return parser
@@ -340,12 +375,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from nsr_bench.config import SpecError
+    from nsr_bench.nsr.bank import BankFileError
 
     try:
         return args.func(args)
-    except SpecError as exc:
+    except (SpecError, BankFileError) as exc:
         print(f"nsr-bench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("nsr-bench: interrupted; finished cells are kept, rerun the same command to resume",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

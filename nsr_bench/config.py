@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from nsr_bench import __version__
 
@@ -38,6 +38,7 @@ class TrainSpec(Strict):
 
 
 class ScenarioSpec(Strict):
+    _path: str = PrivateAttr("")
     name: str
     description: str
     builder: str = Field(description="module:function building a Scenario")
@@ -57,6 +58,7 @@ class ScenarioSpec(Strict):
 
 
 class StrategySpec(Strict):
+    _path: str = PrivateAttr("")
     name: str
     description: str
     impl: str = Field(description="module exposing Params (pydantic) and build(params, ctx)")

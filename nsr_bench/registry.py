@@ -34,6 +34,7 @@ def _load(kind: str, model: type) -> dict:
     for d in spec_dirs(kind):
         for path in sorted(d.glob("*.yaml")):
             spec = validate(model, load_yaml(path), str(path))
+            spec._path = str(path)
             specs.setdefault(spec.name, spec)
     return specs
 

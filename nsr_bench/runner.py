@@ -60,13 +60,14 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
     accepted = [p for p in inspect.signature(builder).parameters if p != "seed"]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise SpecError(f"scenario {sc_name!r}: unknown parameter(s) {unknown}; allowed: "
+        raise SpecError(f"scenario {sc_name!r} ({sc._path}): unknown parameter(s) {unknown}; allowed: "
                         f"{accepted + sorted(TrainSpec.model_fields)}")
     st_name, st_over = parse_selector(strategy)
     st = lookup("strategies", st_name)
     raw = {**st.defaults, **st.best.get(sc_name, {}), **(st.test if test else {}), **st_over}
     params_model = resolve(st.impl).Params
-    st_params = validate(params_model, raw, f"strategy {st_name!r}").model_dump(mode="json")
+    where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"
+    st_params = validate(params_model, raw, where).model_dump(mode="json")
     return CellSpec(scenario=sc_name, builder=sc.builder, scenario_params=params,
                     train=validate(TrainSpec, train, f"scenario {sc_name!r} train"),
                     strategy=st_name, impl=st.impl, strategy_params=st_params, seed=seed,
@@ -107,7 +108,7 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     try:
         summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience)
     except BaseException as exc:
-        status = "pruned" if isinstance(exc, CellPruned) else "failed"
+        status = {CellPruned: "pruned", KeyboardInterrupt: "interrupted"}.get(type(exc), "failed")
         store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise
     store.write(cell, documents, rows, curve_rows, bank.to_bytes() if bank is not None else None,
@@ -121,6 +122,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
     from avalanche.training.plugins import EvaluationPlugin
     from avalanche.training.templates import SupervisedTemplate
 
+    from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
     from nsr_bench.nsr.plugin import INFERENCE_MODES, NSRPlugin
     from nsr_bench.scenarios.backbones import AdapterNet
@@ -143,7 +145,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
         criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
         train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
-        plugins=[*plugins, recorder], evaluator=evaluator)
+        plugins=[*plugins, FiniteLossGuard(), recorder], evaluator=evaluator)
     bm = scenario.benchmark()
     nsr = next((p for p in plugins if isinstance(p, NSRPlugin)), None)
 

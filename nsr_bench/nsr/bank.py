@@ -152,6 +152,25 @@ class TaskKnowledgeBank:
         owners = [i for i, e in self.entries.items() if task in e.meta.tasks]
         return max(owners, key=lambda i: self.entries[i].meta.last_use) if owners else None
 
+    def describe(self) -> str:
+        """A human-readable listing: cap, every entry's tasks, ranks and bytes, key similarities."""
+        lines = [f"TaskKnowledgeBank: {len(self)} entries, cap K={self.cap}, eviction={self.eviction}, "
+                 f"{self.nbytes} bytes ({self.nbytes / 1e6:.4f} MB), evicted ids {self.evicted or 'none'}"]
+        for i, e in sorted(self.entries.items()):
+            ranks = ", ".join(f"{n}: rank {c.rank} of {tuple(c.shape)} ({c.U.dtype})" for n, c in e.layers.items())
+            acc = "-" if e.meta.accuracy is None else f"{e.meta.accuracy:.3f}"
+            lines.append(f"  entry {i}: tasks {e.meta.tasks}, classes {e.meta.classes}, uses {e.meta.uses}, "
+                         f"last use {e.meta.last_use}, accuracy {acc}, {e.nbytes} bytes; {ranks}")
+        if len(self) > 1:
+            ids, _ = self.similarities(torch.zeros_like(next(iter(self.entries.values())).key))
+            keys = torch.stack([self.entries[i].key for i in ids])
+            sims = keys @ keys.T
+            lines.append("  key cosine similarities:")
+            lines.append("        " + "".join(f"{i:>7}" for i in ids))
+            lines += [f"  {i:>5} " + "".join(f"{v:7.3f}" for v in row.tolist())
+                      for i, row in zip(ids, sims, strict=True)]
+        return "\n".join(lines)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
         """Write the Bank as one safetensors file with JSON metadata in its header."""

@@ -1,0 +1,87 @@
+"""Faults: non-finite losses, interrupts, unusable result folders, and files from outside."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from nsr_bench.cli import main
+from nsr_bench.results.store import ResultsStore
+
+
+def test_nan_loss_stops_the_cell_with_a_recorded_failure(tmp_path, capsys):
+    code = main(["run", "--test", "--strategy", "carry", "--strategy", "fresh",
+                 "--scenario", "digits_cyclic[lr=1e30]", "--results", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("NonFiniteLoss: loss is nan") == 2 and "lower the learning rate" in err
+    store = ResultsStore(tmp_path)
+    assert store.table("cells") == []
+    assert [r["status"] for r in store.table("runs")] == ["failed", "failed"]
+
+
+def test_results_folder_that_cannot_be_created_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["run", "--test", "--strategy", "carry", "--results", str(blocker / "results")]) == 2
+    assert "cannot open the results store" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_finished_cells_and_a_rerun_resumes(tmp_path):
+    cmd = [sys.executable, "-m", "nsr_bench.cli", "run", "--test", "--seeds", "0-5", "--strategy", "carry",
+           "--results", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if (tmp_path / "nsr.db").exists() and ResultsStore(tmp_path).table("cells"):
+            break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "finished cells are kept" in err
+    store = ResultsStore(tmp_path)
+    kept = {c["hash"]: c["finished_at"] for c in store.table("cells")}
+    assert 1 <= len(kept) < 6
+    assert "interrupted" in [r["status"] for r in store.table("runs")]
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=os.environ)
+    assert rerun.returncode == 0
+    after = {c["hash"]: c["finished_at"] for c in store.table("cells")}
+    assert len(after) == 6 and all(after[h] == t for h, t in kept.items())
+
+
+def test_bank_inspect_reads_a_bank_and_rejects_junk(tmp_path, capsys):
+    import torch
+
+    from nsr_bench.nsr.bank import TaskKnowledgeBank
+    from tests.nsr.test_bank import make_entry
+
+    bank = TaskKnowledgeBank(cap=3)
+    for t in range(2):
+        bank.reserve(make_entry(torch.eye(4)[t], t), now=t)
+    bank.save(tmp_path / "bank.safetensors")
+    assert main(["bank", "inspect", str(tmp_path / "bank.safetensors")]) == 0
+    out = capsys.readouterr().out
+    assert "2 entries, cap K=3" in out and "entry 1: tasks [1]" in out and "key cosine similarities" in out
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
+    assert main(["bank", "inspect", str(tmp_path / "junk.safetensors")]) == 2
+    assert "corrupt or truncated" in capsys.readouterr().err
+
+
+def test_concurrent_local_processes_never_lose_or_duplicate_rows(tmp_path):
+    from pathlib import Path
+
+    tiny = Path(__file__).resolve().parent.parent / "matrices" / "tiny.yaml"
+    cmd = [sys.executable, "-m", "nsr_bench.cli", "matrix", str(tiny), "--results", str(tmp_path)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    errors = [p.communicate(timeout=600)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    store = ResultsStore(tmp_path)
+    cells = store.table("cells")
+    assert len(cells) == 8 == len({c["hash"] for c in cells})
+    accuracy = store.table("accuracy")
+    assert len(accuracy) == 8 * 2 * 7 * 3  # 8 cells x 2 modes x (N + 1) rows x M tasks, no duplicates
+    assert len({(r["hash"], r["mode"], r["experience"], r["task"]) for r in accuracy}) == len(accuracy)
+    statuses = [r["status"] for r in store.table("runs")]
+    assert statuses.count("done") == 8 and set(statuses) <= {"done", "duplicate"}
