@@ -10,6 +10,7 @@ missing and how to provide it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tarfile
@@ -59,7 +60,9 @@ def _extract(root: Path, archive: str, folder: str) -> Path:
     if not src.is_file():
         raise DataError(f"neither {root / folder}/ nor {src} exists; put the {archive} archive "
                         "(see ../shared/data/README.md) under the data root")
-    target = cache_dir() / "data" / archive.removesuffix(".tar.gz")
+    stat = src.stat()  # one extraction per archive file: its path, size and modification time
+    identity = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    target = cache_dir() / "data" / f"{archive.removesuffix('.tar.gz')}-{identity}"
     if not (target / folder).is_dir():
         tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
         try:

@@ -31,14 +31,18 @@ def test_grey_images_keep_one_channel_and_labels_match_content(root):
     assert torch.all(means[1:] > means[:-1])  # the fixture encodes the label as brightness
 
 
-def test_archives_are_extracted_once_into_the_cache(root):
-    from nsr_bench.scenarios.backbones import cache_dir
-
-    load_source("cifar10", root, train=False, samples_per_class=1)
-    extracted = cache_dir() / "data" / "cifar10-jpeg" / "cifar10"
+def test_archives_are_extracted_once_per_archive_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("NSR_CACHE_DIR", str(tmp_path / "cache"))
+    small = formats.cifar10_archive(tmp_path / "a", classes=2, per_class=2).parent
+    large = formats.cifar10_archive(tmp_path / "b", classes=3, per_class=2).parent
+    assert load_source("cifar10", small, train=False).y.unique().numel() == 2
+    (extracted,) = (tmp_path / "cache" / "data").glob("cifar10-jpeg-*")
     stamp = extracted.stat().st_mtime_ns
-    load_source("cifar10", root, train=False, samples_per_class=1)
-    assert extracted.stat().st_mtime_ns == stamp
+    assert load_source("cifar10", small, train=False).y.unique().numel() == 2
+    assert extracted.stat().st_mtime_ns == stamp  # reused, not extracted again
+    # another archive of the same name never reads the first one's extraction
+    assert load_source("cifar10", large, train=False).y.unique().numel() == 3
+    assert len(list((tmp_path / "cache" / "data").glob("cifar10-jpeg-*"))) == 2
 
 
 def test_missing_root_and_missing_dataset_say_how_to_fix(tmp_path):
@@ -62,7 +66,7 @@ def test_corrupt_archive_is_a_clear_error(tmp_path, monkeypatch):
     (tmp_path / "cifar10-jpeg.tar.gz").write_bytes(good[: len(good) // 2])
     with pytest.raises(DataError, match="corrupt or truncated"):
         load_source("cifar10", tmp_path, train=True)
-    assert not (tmp_path / "cache" / "data" / "cifar10-jpeg").exists()
+    assert list((tmp_path / "cache" / "data").glob("cifar10-jpeg*")) == []  # no half extraction left
 
 
 @pytest.mark.skipif(not os.environ.get("NSR_DATA_ROOT"), reason="NSR_DATA_ROOT (the shared real data) not set")

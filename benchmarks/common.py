@@ -1,0 +1,75 @@
+"""Shared set-up of the benchmarks: the embedded scenario's model, data and strategies."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+
+from nsr_bench.nsr.allocation import SimilarityRule
+from nsr_bench.nsr.bank import TaskKnowledgeBank
+from nsr_bench.nsr.lora import attach_lora
+from nsr_bench.nsr.plugin import NSRPlugin
+from nsr_bench.scenarios.backbones import AdapterNet
+from nsr_bench.scenarios.digits import digits_cyclic
+from nsr_bench.strategies.heuristics import Carry
+
+EPOCHS, BATCH = 4, 32
+
+
+def scenario():
+    return digits_cyclic(seed=0)
+
+
+def model(sc) -> AdapterNet:
+    torch.manual_seed(0)
+    return AdapterNet(copy.deepcopy(sc.backbone), sc.num_classes)
+
+
+def bare_loop(sc):
+    """The reference: a plain PyTorch loop over tensors, same model (LoRA attached), loss and optimizer."""
+    net = model(sc)
+    attach_lora(net, net.lora_targets, 4, 8.0)
+    task = sc.tasks[0]
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def run():
+        net.train()
+        for _ in range(EPOCHS):
+            perm = torch.randperm(len(task.y_train))
+            for i in range(0, len(perm), BATCH):
+                idx = perm[i:i + BATCH]
+                loss = loss_fn(net(task.x_train[idx]), task.y_train[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+    return run
+
+
+def avalanche_strategy(sc, plugin: NSRPlugin):
+    from avalanche.training.plugins import EvaluationPlugin
+    from avalanche.training.templates import SupervisedTemplate
+
+    net = model(sc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evaluator = EvaluationPlugin(loggers=[])
+    strategy = SupervisedTemplate(model=net, optimizer=torch.optim.Adam(net.parameters(), lr=1e-2),
+                                  criterion=torch.nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=EPOCHS,
+                                  device="cpu", plugins=[plugin], evaluator=evaluator)
+    exp = sc.benchmark().train_stream[0]
+    return lambda: strategy.train(exp, num_workers=0)
+
+
+def lora_strategy(sc):
+    """Plain LoRA training through Avalanche: one adapter, no Bank, no distillation."""
+    return avalanche_strategy(sc, NSRPlugin(Carry(), None, model(sc).lora_targets, distill_lambda=0.0))
+
+
+def nsr_strategy(sc, distill: float = 1.0):
+    """NSR: similarity allocation with the Bank (compress + reserve every experience)."""
+    plugin = NSRPlugin(SimilarityRule(), TaskKnowledgeBank(), model(sc).lora_targets, distill_lambda=distill,
+                       reference=sc.reference)
+    return avalanche_strategy(sc, plugin)
