@@ -31,7 +31,7 @@ def bare_loop(sc):
     """The reference: a plain PyTorch loop over tensors, same model (LoRA attached), loss and optimizer."""
     net = model(sc)
     attach_lora(net, net.lora_targets, 4, 8.0)
-    task = sc.tasks[0]
+    task = sc.tasks[1]
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -59,7 +59,9 @@ def avalanche_strategy(sc, plugin: NSRPlugin):
     strategy = SupervisedTemplate(model=net, optimizer=torch.optim.Adam(net.parameters(), lr=1e-2),
                                   criterion=torch.nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=EPOCHS,
                                   device="cpu", plugins=[plugin], evaluator=evaluator)
-    exp = sc.benchmark().train_stream[0]
+    stream = sc.benchmark().train_stream
+    strategy.train(stream[0], num_workers=0)  # a prior task, so distillation has classes to protect
+    exp = stream[1]
     return lambda: strategy.train(exp, num_workers=0)
 
 

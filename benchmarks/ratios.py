@@ -45,7 +45,7 @@ def main() -> None:
         for name, fn in loops.items():
             samples[name].append(timed(fn, 1))
     t = {k: statistics.median(v) for k, v in samples.items()}
-    n = common.EPOCHS * len(sc.tasks[0].y_train)
+    n = common.EPOCHS * len(sc.tasks[1].y_train)
     print(f"training one experience ({n} samples, {common.EPOCHS} epochs, batch {common.BATCH}):")
     for name, value in t.items():
         print(f"  {name:30s} {value * 1e3:8.1f} ms  ({n / value:7.0f} samples/s)")
