@@ -85,3 +85,52 @@ def test_concurrent_local_processes_never_lose_or_duplicate_rows(tmp_path):
     assert len({(r["hash"], r["mode"], r["experience"], r["task"]) for r in accuracy}) == len(accuracy)
     statuses = [r["status"] for r in store.table("runs")]
     assert statuses.count("done") == 8 and set(statuses) <= {"done", "duplicate"}
+
+
+def test_a_full_disk_fails_cleanly_and_keeps_finished_cells(tmp_path):
+    """The store's file may not grow (RLIMIT_FSIZE, as on a full disk) once one cell is written."""
+    store = ResultsStore(tmp_path)
+    base = [sys.executable, "-m", "nsr_bench.cli", "run", "--test", "--strategy", "carry",
+            "--results", str(tmp_path)]
+    assert subprocess.run(base, capture_output=True, timeout=300).returncode == 0
+    kept = store.table("cells")
+    size = (tmp_path / "nsr.db").stat().st_size + (tmp_path / "nsr.db-wal").stat().st_size
+    code = ("import resource, signal, sys\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({size + 4096}, {size + 4096}))\n"
+            "from nsr_bench.cli import main\n"
+            f"sys.exit(main({[*base[3:], '--seeds', '1-3', '--strategy', 'nsr']!r}))")
+    full = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert full.returncode in (1, 2), full.stderr
+    assert "cannot write" in full.stderr or "cannot open the results store" in full.stderr, full.stderr[-2000:]
+    assert "Traceback" not in full.stderr
+    assert [c for c in ResultsStore(tmp_path).table("cells") if c["hash"] in {k["hash"] for k in kept}] == kept
+
+
+def test_sigkill_during_a_sweep_then_rerun_completes_the_same_study(tmp_path):
+    cmd = [sys.executable, "-m", "nsr_bench.cli", "sweep", "--strategy", "carry", "--trials", "5", "--test",
+           "--pruner", "none", "--results", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if (tmp_path / "nsr.db").exists() and len(ResultsStore(tmp_path).table("cells")) >= 2:
+            break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {c["hash"]: c["finished_at"] for c in ResultsStore(tmp_path).table("cells")}
+    assert before
+    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    import json
+
+    (report,) = json.loads(rerun.stdout)
+    assert report["trials"] >= 5
+    import optuna
+    from optuna.trial import TrialState
+
+    (summary,) = optuna.get_all_study_summaries(storage=ResultsStore(tmp_path).url)
+    study = optuna.load_study(study_name=summary.study_name, storage=ResultsStore(tmp_path).url)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 5
+    after = {c["hash"]: c["finished_at"] for c in ResultsStore(tmp_path).table("cells")}
+    assert all(after[h] == t for h, t in before.items())

@@ -13,6 +13,8 @@ import math
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +139,7 @@ class ResultsStore:
         """Record that this process starts executing ``cell_hash``; returns the run id."""
         from sqlalchemy import insert
 
-        with self.engine.begin() as conn:
+        with self._writing(f"the start of cell {cell_hash}"), self.engine.begin() as conn:
             result = conn.execute(insert(self.schema.runs).values(
                 hash=cell_hash, worker=worker_name(), started_at=time.time(), status="running"))
             return int(result.inserted_primary_key[0])
@@ -146,13 +148,32 @@ class ResultsStore:
         from sqlalchemy import update
 
         r = self.schema.runs
-        with self.engine.begin() as conn:
+        with self._writing(f"run {run_id}'s failure"), self.engine.begin() as conn:
             conn.execute(update(r).where(r.c.id == run_id).values(
                 status=status, finished_at=time.time(), error=error[-4000:]))
 
     def write(self, cell, documents: dict[str, Any], matrix_rows: list[dict], curve_rows: list[dict],
               bank_bytes: bytes | None, run_id: int | None = None, force: bool = False) -> bool:
-        """Store a finished cell in one transaction; False if it was already there (not forced)."""
+        """Store a finished cell in one transaction; False if it was already there (not forced).
+
+        A database that cannot take the write raises :class:`StoreError` (see :meth:`_writing`).
+        """
+        with self._writing(f"cell {cell.hash}"):
+            return self._write(cell, documents, matrix_rows, curve_rows, bank_bytes, run_id, force)
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """Turn a database that cannot take a write (full disk, read-only, lost server) into a StoreError;
+        the transaction is rolled back, so earlier cells are untouched."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            yield
+        except (OperationalError, OSError) as exc:
+            raise StoreError(f"cannot write {what} to {self.url} ({_reason(exc)}); free disk space or choose "
+                             "a writable --results, then rerun: finished cells are kept") from None
+
+    def _write(self, cell, documents, matrix_rows, curve_rows, bank_bytes, run_id, force) -> bool:
         from sqlalchemy import delete, insert, select, update
 
         s = self.schema
