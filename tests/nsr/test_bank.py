@@ -131,3 +131,19 @@ def test_a_pickle_is_rejected_without_executing_it(tmp_path):
 def test_bad_bank_settings_are_rejected(kwargs):
     with pytest.raises(ValueError):
         TaskKnowledgeBank(**kwargs)
+
+
+def test_a_bank_of_another_format_version_is_rejected(tmp_path):
+    from safetensors import safe_open
+
+    from nsr_bench.nsr.bank import BANK_FORMAT
+
+    bank = TaskKnowledgeBank()
+    bank.reserve(make_entry(torch.randn(4), 0), now=0)
+    bank.save(tmp_path / "bank.safetensors")
+    with safe_open(str(tmp_path / "bank.safetensors"), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(tmp_path / "v99.safetensors"), metadata={**meta, "version": "99"})
+    with pytest.raises(BankFileError, match="version '99' is not supported"):
+        TaskKnowledgeBank.load(tmp_path / "v99.safetensors")
+    assert meta["format"] == BANK_FORMAT
