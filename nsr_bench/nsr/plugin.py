@@ -101,6 +101,7 @@ class NSRPlugin(SupervisedPlugin):
         self._query: Tensor | None = None
         self._decision: Decision | None = None
         self._classes: list[int] = []
+        self._prior: list[int] = []
         self._teacher: nn.Module | None = None
         self._raw_logits: Tensor | None = None
         self._active: dict[str, Tensor] | None = None
@@ -118,8 +119,8 @@ class NSRPlugin(SupervisedPlugin):
         self._classes = experience_classes(exp)
         self.task_classes[int(exp.task_label)] = self._classes
         self._query = task_embedding(model, x, self.reference)
-        prior = sorted(self.seen_classes - set(self._classes))
-        self._teacher = self._snapshot_teacher(model) if self.distill_lambda > 0 and prior else None
+        self._prior = sorted(self.seen_classes - set(self._classes))
+        self._teacher = self._snapshot_teacher(model) if self.distill_lambda > 0 and self._prior else None
         ctx = AllocationContext(self._query, self.bank, self._clock, task=int(exp.task_label),
                                 probe=lambda d: self._probe(model, d, x, y))
         decision = self.rule.decide(ctx)
@@ -148,11 +149,10 @@ class NSRPlugin(SupervisedPlugin):
         strategy.mb_output = self._raw_logits  # plugins after us (LwF, ...) see the raw logits
         if self._teacher is None:
             return
-        prior = sorted(self.seen_classes - set(self._classes))
         with torch.no_grad():
             teacher_logits = self._teacher(strategy.mb_x)
         strategy.loss = strategy.loss + self.distill_lambda * kd_loss(
-            self._raw_logits, teacher_logits, prior, self.temperature)
+            self._raw_logits, teacher_logits, self._prior, self.temperature)
 
     def after_training_exp(self, strategy, **kwargs):
         exp = strategy.experience
