@@ -105,7 +105,8 @@ def accuracy_matrices(res: Results, out: Path) -> Path:
     for ax, ((scenario, strategy), g) in zip(axes[0], panels, strict=True):
         g = g[g["seed"] == g["seed"].min()]
         matrix = g.pivot_table(index="experience", columns="task", values="acc")
-        sns.heatmap(matrix, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=ax is axes[0][-1])
+        sns.heatmap(matrix, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=ax is axes[0][-1],
+                    yticklabels=max(1, len(matrix) // 8))
         ax.set_title(f"{strategy}\n{scenario}", fontsize=9)
         ax.set_xlabel("task j")
         ax.set_ylabel("after experience i")
