@@ -158,8 +158,21 @@ class ResultsStore:
 
         A database that cannot take the write raises :class:`StoreError` (see :meth:`_writing`).
         """
+        from sqlalchemy import update
+        from sqlalchemy.exc import IntegrityError
+
         with self._writing(f"cell {cell.hash}"):
-            return self._write(cell, documents, matrix_rows, curve_rows, bank_bytes, run_id, force)
+            try:
+                return self._write(cell, documents, matrix_rows, curve_rows, bank_bytes, run_id, force)
+            except IntegrityError:
+                if not self.done(cell.hash):
+                    raise
+                # another process stored the same cell between our check and our insert
+                if run_id is not None:
+                    with self.engine.begin() as conn:
+                        conn.execute(update(self.schema.runs).where(self.schema.runs.c.id == run_id)
+                                     .values(status="duplicate", finished_at=time.time()))
+                return False
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -173,13 +186,19 @@ class ResultsStore:
             raise StoreError(f"cannot write {what} to {self.url} ({_reason(exc)}); free disk space or choose "
                              "a writable --results, then rerun: finished cells are kept") from None
 
+    def _stored(self, conn, cell_hash: str) -> bool:
+        from sqlalchemy import select
+
+        c = self.schema.cells
+        return conn.execute(select(c.c.hash).where(c.c.hash == cell_hash)).first() is not None
+
     def _write(self, cell, documents, matrix_rows, curve_rows, bank_bytes, run_id, force) -> bool:
-        from sqlalchemy import delete, insert, select, update
+        from sqlalchemy import delete, insert, update
 
         s = self.schema
         now = time.time()
         with self.engine.begin() as conn:
-            exists = conn.execute(select(s.cells.c.hash).where(s.cells.c.hash == cell.hash)).first()
+            exists = self._stored(conn, cell.hash)
             if exists and not force:
                 status = "duplicate"
             else:

@@ -50,3 +50,15 @@ def test_unreachable_or_foreign_stores_are_clear_errors(tmp_path):
     (tmp_path / "junk" / "nsr.db").write_bytes(b"not a database at all" * 100)
     with pytest.raises(StoreError, match="cannot open"):
         ResultsStore(tmp_path / "junk")
+
+
+def test_a_cell_stored_by_another_process_in_between_is_a_duplicate_not_an_error(tmp_path, monkeypatch):
+    """The race of two writers: both see the cell missing, the second insert hits the primary key."""
+    store, other = ResultsStore(tmp_path), ResultsStore(tmp_path)
+    rows = [{"mode": "oracle", "experience": 0, "task": 0, "acc": 0.5}]
+    run = store.start_run(cell().hash)
+    assert other.write(cell(), documents(), rows, [], None)  # the other process stores it first
+    monkeypatch.setattr(store, "_stored", lambda conn, h: False)  # our check ran before that insert
+    assert store.write(cell(), documents(), rows, [], None, run_id=run) is False
+    assert len(store.table("cells")) == 1 and len(store.table("accuracy")) == 1
+    assert [r["status"] for r in store.table("runs")] == ["duplicate"]
