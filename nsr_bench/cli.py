@@ -230,7 +230,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nsr_bench.results.export import export, frames
+    from nsr_bench.results.export import export, frames, summary_frame
     from nsr_bench.results.report import write_report
     from nsr_bench.results.store import ResultsStore
 
@@ -247,13 +247,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         for path in write_report(store, args.out):
             print(f"wrote {path}")
     return 0
-
-
-def summary_frame(cells):
-    """Mean and std over seeds of the headline metrics, per scenario and strategy."""
-    metrics = [m for m in ("acc", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task")
-               if m in cells]
-    return cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
 
 
 def cmd_bank(args: argparse.Namespace) -> int:

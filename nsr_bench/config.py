@@ -106,6 +106,11 @@ def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
     return name, overrides
 
 
+def format_selector(name: str, overrides: dict[str, Any]) -> str:
+    """The inverse of :func:`parse_selector`: ``("nsr", {"rank": 8})`` -> ``'nsr[rank=8]'``."""
+    return f"{name}[{','.join(f'{k}={json.dumps(v)}' for k, v in overrides.items())}]" if overrides else name
+
+
 def _split_top(body: str) -> list[str]:
     """Split on commas that are not inside brackets (so ``targets=[a,b]`` stays whole)."""
     parts, depth, cur = [], 0, ""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from nsr_bench.config import CellSpec, SpecError, Strict, load_yaml, validate
+from nsr_bench.config import CellSpec, SpecError, Strict, format_selector, load_yaml, validate
 from nsr_bench.runner import resolve_cell, run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "regret")
@@ -59,7 +59,7 @@ def expand(spec: MatrixSpec, device: str = "cpu") -> tuple[list[Cell], list[tupl
     cells, skipped = [], []
     for values in itertools.product(*(spec.factors[k] for k in keys)):
         combo = dict(zip(keys, values, strict=True))
-        selector = f"{spec.strategy}[{','.join(f'{k}={json.dumps(v)}' for k, v in combo.items())}]"
+        selector = format_selector(spec.strategy, combo)
         for scenario in spec.scenarios:
             try:
                 resolved = [resolve_cell(scenario, selector, seed, device, spec.test) for seed in spec.seeds]

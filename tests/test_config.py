@@ -21,3 +21,11 @@ def test_validation_names_the_key_and_the_allowed_keys():
         validate(TrainSpec, {"epocs": 3}, "scenario x")
     with pytest.raises(SpecError, match="epochs: Input should be greater than or equal to 1"):
         validate(TrainSpec, {"epochs": 0}, "scenario x")
+
+
+def test_format_selector_is_the_inverse_of_parse_selector():
+    from nsr_bench.config import format_selector
+
+    overrides = {"rank": 8, "rule": "fresh", "targets": ["a.b", "c"], "bank": False}
+    assert parse_selector(format_selector("nsr", overrides)) == ("nsr", overrides)
+    assert format_selector("nsr", {}) == "nsr"

@@ -12,12 +12,11 @@ front.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from nsr_bench.config import SpecError
+from nsr_bench.config import SpecError, format_selector
 from nsr_bench.registry import lookup, spec_dirs
 from nsr_bench.runner import CellPruned, resolve_cell, run_cell
 
@@ -88,8 +87,7 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
 
     def objective(trial):
         params = suggest(trial, spec.search_space)
-        selector = f"{strategy}[{','.join(f'{k}={json.dumps(v)}' for k, v in params.items())}]"
-        cell = resolve_cell(scenario, selector, seed, device, test)
+        cell = resolve_cell(scenario, format_selector(strategy, params), seed, device, test)
         trial.set_user_attr("cell", cell.hash)
 
         def report(step: int, value: float) -> None:

@@ -30,6 +30,14 @@ def _check(R: np.ndarray, tasks: list[int]) -> None:
                          f"(one before training plus one per experience)")
 
 
+def _first_training(tasks: list[int]) -> dict[int, int]:
+    """Each task's first training experience (1-based, a row index of R)."""
+    first: dict[int, int] = {}
+    for i, t in enumerate(tasks):
+        first.setdefault(t, i + 1)
+    return first
+
+
 def average_accuracy(R: np.ndarray) -> float:
     """ACC = mean_j R[N, j]."""
     return float(np.mean(R[-1]))
@@ -39,9 +47,7 @@ def forgetting(R: np.ndarray, tasks: list[int]) -> float:
     """Mean over tasks first trained before N of max_{f_j <= i < N} R[i, j] - R[N, j] (Chaudhry et
     al., 2018): rows before a task was first trained do not count; 0 if no task qualifies."""
     _check(R, tasks)
-    first: dict[int, int] = {}
-    for i, t in enumerate(tasks):
-        first.setdefault(t, i + 1)
+    first = _first_training(tasks)
     n = len(tasks)
     drops = [R[f:n, j].max() - R[n, j] for j, f in first.items() if f < n]
     return float(np.mean(drops)) if drops else 0.0
@@ -59,9 +65,7 @@ def backward_transfer(R: np.ndarray, tasks: list[int]) -> float | None:
 def forward_transfer(R: np.ndarray, tasks: list[int]) -> float | None:
     """FWT (Lopez-Paz & Ranzato, 2017): mean of R[f_j - 1, j] - R[0, j] over tasks first seen at f_j > 1."""
     _check(R, tasks)
-    first: dict[int, int] = {}
-    for i, t in enumerate(tasks):
-        first.setdefault(t, i + 1)
+    first = _first_training(tasks)
     diffs = [R[f - 1, j] - R[0, j] for j, f in first.items() if f > 1]
     return float(np.mean(diffs)) if diffs else None
 

@@ -40,3 +40,10 @@ def export(store, folder: str | Path) -> list[Path]:
             write(path, index=False)
             written.append(path)
     return written
+
+
+def summary_frame(cells):
+    """Mean and std over seeds of the headline metrics, per scenario and strategy."""
+    metrics = [m for m in ("acc", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task")
+               if m in cells]
+    return cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 def write_report(store, out: str | Path) -> list[Path]:
     """Write ``report.md`` and ``report.html`` (figures under ``out/figures``); returns the paths."""
-    from nsr_bench.cli import summary_frame
     from nsr_bench.plots import render_all
-    from nsr_bench.results.export import frames
+    from nsr_bench.results.export import frames, summary_frame
 
     out = Path(out)
     figures, skipped, slopes = render_all(store, out / "figures")
