@@ -120,12 +120,12 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
     """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, bank)."""
     import torch
     from avalanche.training.plugins import EvaluationPlugin
-    from avalanche.training.templates import SupervisedTemplate
 
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
     from nsr_bench.nsr.plugin import INFERENCE_MODES, NSRPlugin
     from nsr_bench.scenarios.backbones import AdapterNet
+    from nsr_bench.training.template import TensorTemplate
 
     started = time.perf_counter()
     seed_everything(cell.seed)
@@ -141,7 +141,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
         warnings.filterwarnings("ignore", message="No loggers specified")
         evaluator = EvaluationPlugin(loggers=[])
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"avalanche\.")
-    strategy = SupervisedTemplate(
+    strategy = TensorTemplate(
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
         criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
         train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,

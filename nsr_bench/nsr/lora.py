@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from nsr_bench.nsr.compress import lowrank_svd
+
 
 class LoRALayer(nn.Module):
     """Common state of a LoRA-wrapped layer: the frozen base layer, factors ``A``/``B`` and scale."""
@@ -46,18 +48,23 @@ class LoRALayer(nn.Module):
             self.lora_A.uniform_(-bound, bound, generator=generator)
             self.lora_B.zero_()
 
+    def delta_factors(self) -> tuple[Tensor, Tensor]:
+        """``(L, R)`` with ``L @ R`` the flattened update ``(alpha / r) B A`` (out x fan-in)."""
+        return self.scale * self.lora_B, self.lora_A.reshape(self.rank, -1)
+
     def delta_weight(self) -> Tensor:
         """The dense update ``(alpha / r) B A`` in the base weight's shape."""
-        flat = self.lora_B @ self.lora_A.reshape(self.rank, -1)
-        return (self.scale * flat).reshape(self.weight_shape)
+        left, right = self.delta_factors()
+        return (left @ right).reshape(self.weight_shape)
 
-    def load_delta(self, delta: Tensor, generator: torch.Generator | None = None) -> None:
-        """Set the factors so that ``delta_weight()`` equals the best rank-r approximation of ``delta``.
+    def load_factors(self, left: Tensor, right: Tensor, generator: torch.Generator | None = None) -> None:
+        """Set the adapter to the best rank-r approximation of the update ``left @ right``
+        (flattened, out x fan-in), e.g. a weighted sum of Bank entries stacked along the inner axis.
 
         Unused rank directions get a fresh ``A`` row and a zero ``B`` column, so they remain trainable.
         """
-        flat = delta.detach().reshape(delta.shape[0], -1).to(self.lora_A.device, torch.float32)
-        U, S, Vh = torch.linalg.svd(flat, full_matrices=False)
+        device = self.lora_A.device
+        U, S, Vh = lowrank_svd(left.to(device), right.to(device))
         k = min(self.rank, int((S > 0).sum()))
         root = torch.sqrt(S[:k] / self.scale)
         self.reset_adapter(generator)

@@ -23,10 +23,11 @@ from torch import Tensor, nn
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.nsr.bank import BankEntry, EntryMeta, TaskKnowledgeBank
-from nsr_bench.nsr.compress import compress
+from nsr_bench.nsr.compress import compress_factors
 from nsr_bench.nsr.distill import kd_loss
 from nsr_bench.nsr.embed import task_embedding
 from nsr_bench.nsr.lora import LoRALayer, attach_lora
+from nsr_bench.training.loader import TensorBatchLoader, sample_experience
 
 INFERENCE_MODES = ("oracle", "agnostic")
 MASK_VALUE = -1e9
@@ -103,6 +104,7 @@ class NSRPlugin(SupervisedPlugin):
         self._classes: list[int] = []
         self._prior: list[int] = []
         self._teacher: nn.Module | None = None
+        self._teacher_logits: tuple[TensorBatchLoader, Tensor] | None = None
         self._raw_logits: Tensor | None = None
         self._active: dict[str, Tensor] | None = None
         self._loaded: int | None = None
@@ -115,12 +117,13 @@ class NSRPlugin(SupervisedPlugin):
 
     def before_training_exp(self, strategy, **kwargs):
         model, exp = strategy.model, strategy.experience
-        x, y = self._sample(exp.dataset, strategy.device)
+        x, y = self._sample(exp, strategy.device)
         self._classes = experience_classes(exp)
         self.task_classes[int(exp.task_label)] = self._classes
         self._query = task_embedding(model, x, self.reference)
         self._prior = sorted(self.seen_classes - set(self._classes))
         self._teacher = self._snapshot_teacher(model) if self.distill_lambda > 0 and self._prior else None
+        self._teacher_logits = self._precompute_teacher(strategy.dataloader)
         ctx = AllocationContext(self._query, self.bank, self._clock, task=int(exp.task_label),
                                 probe=lambda d: self._probe(model, d, x, y))
         decision = self.rule.decide(ctx)
@@ -149,20 +152,24 @@ class NSRPlugin(SupervisedPlugin):
         strategy.mb_output = self._raw_logits  # plugins after us (LwF, ...) see the raw logits
         if self._teacher is None:
             return
-        with torch.no_grad():
-            teacher_logits = self._teacher(strategy.mb_x)
+        loader = strategy.dataloader
+        if self._teacher_logits is not None and loader is self._teacher_logits[0]:
+            teacher_logits = self._teacher_logits[1][loader.indices]
+        else:  # a loader without sample indices (e.g. replay's): run the teacher on the batch
+            with torch.no_grad():
+                teacher_logits = self._teacher(strategy.mb_x)
         strategy.loss = strategy.loss + self.distill_lambda * kd_loss(
             self._raw_logits, teacher_logits, self._prior, self.temperature)
 
     def after_training_exp(self, strategy, **kwargs):
         exp = strategy.experience
         self.seen_classes.update(self._classes)
-        self._teacher = None
+        self._teacher, self._teacher_logits = None, None
         self.rule.feedback(self._early)
         if self._decision.action == "slot":
             self.slots[self._decision.entries[0]] = self._capture(strategy.model)
         if self.bank is not None:
-            self._reserve(strategy.model, int(exp.task_label), exp.dataset, strategy.device)
+            self._reserve(strategy.model, int(exp.task_label), exp, strategy.device)
         self._clock += 1
 
     # ------------------------------------------------------------------ evaluation hooks
@@ -213,11 +220,17 @@ class NSRPlugin(SupervisedPlugin):
         return r["hits"] / r["batches"] if r["batches"] else None
 
     # ------------------------------------------------------------------ mechanism
-    def _sample(self, dataset, device) -> tuple[Tensor, Tensor]:
-        loader = torch.utils.data.DataLoader(dataset.eval(), batch_size=self.embed_samples,
-                                             shuffle=True, generator=self.sampler)
-        x, y, *_ = next(iter(loader))
+    def _sample(self, experience, device) -> tuple[Tensor, Tensor]:
+        x, y = sample_experience(experience, self.embed_samples, self.sampler)
         return x.to(device), y.to(device)
+
+    def _precompute_teacher(self, loader) -> tuple[TensorBatchLoader, Tensor] | None:
+        """The teacher's logits on every sample of a tensor loader, once per experience instead of
+        once per epoch (the teacher is frozen, so they are the same numbers)."""
+        if self._teacher is None or not isinstance(loader, TensorBatchLoader):
+            return None
+        with torch.no_grad():
+            return loader, torch.cat([self._teacher(loader.x[i:i + 512]) for i in range(0, len(loader.x), 512)])
 
     def _snapshot_teacher(self, model: nn.Module) -> nn.Module:
         """A frozen copy of the model that shares (does not copy) the frozen backbone weights."""
@@ -261,8 +274,9 @@ class NSRPlugin(SupervisedPlugin):
         """Make the active adapter the weighted sum of the given entries (head rows per class)."""
         stored = [self.bank[e] for e in entries]
         for name, layer in self.layers.items():
-            delta = sum(w * s.layers[name].reconstruct() for s, w in zip(stored, weights, strict=True))
-            layer.load_delta(delta, self.generator)
+            parts = [s.layers[name] for s in stored]  # sum_i w_i U_i S_i Vh_i, stacked on the inner axis
+            left = torch.cat([w * p.U.float() * p.S.float() for p, w in zip(parts, weights, strict=True)], 1)
+            layer.load_factors(left, torch.cat([p.Vh.float() for p in parts]), self.generator)
         rows: dict[int, list[tuple[float, Tensor, Tensor]]] = {}
         for s, w in zip(stored, weights, strict=True):
             for r, c in enumerate(s.meta.classes):
@@ -273,7 +287,7 @@ class NSRPlugin(SupervisedPlugin):
                 model.head.weight[c] = sum(w * hw.float() for w, hw, _ in parts).to(model.head.weight) / total
                 model.head.bias[c] = sum(w * hb.float() for w, _, hb in parts).to(model.head.bias) / total
 
-    def _reserve(self, model: nn.Module, task: int, dataset, device) -> None:
+    def _reserve(self, model: nn.Module, task: int, experience, device) -> None:
         """Compress the active adapter into the Bank. A recalled entry is updated in place (and
         inherits the recalled entry's tasks and classes, whichever task it was recalled for)."""
         target = self._decision.entries[0] if self._decision.action == "recall" else None
@@ -283,19 +297,19 @@ class NSRPlugin(SupervisedPlugin):
             tasks, classes = sorted(set(old.tasks) | {task}), sorted(set(old.classes) | set(classes))
         else:
             target = None
-        entry = self._make_entry(model, tasks, classes, dataset, device)
+        entry = self._make_entry(model, tasks, classes, experience, device)
         if target is not None:
             entry.meta.uses, entry.meta.created = self.bank[target].meta.uses, self.bank[target].meta.created
         self.bank.reserve(entry, self._clock, entry_id=target)
 
-    def _make_entry(self, model: nn.Module, tasks: list[int], classes: list[int], dataset,
+    def _make_entry(self, model: nn.Module, tasks: list[int], classes: list[int], experience,
                     device) -> BankEntry:
-        layers = {n: compress(layer.delta_weight(), self.energy, self.fixed_rank, self.store_dtype)
-                  for n, layer in self.layers.items()}
+        layers = {n: compress_factors(*layer.delta_factors(), layer.weight_shape, self.energy, self.fixed_rank,
+                                      self.store_dtype) for n, layer in self.layers.items()}
         cast = layers[next(iter(layers))].U.dtype
         head_w = model.head.weight[classes].detach().cpu().to(cast).clone()
         head_b = model.head.bias[classes].detach().cpu().to(cast).clone()
-        x, y = self._sample(dataset, device)
+        x, y = self._sample(experience, device)
         model.eval()
         with torch.no_grad():
             logits = model(x)

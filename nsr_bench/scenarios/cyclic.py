@@ -2,7 +2,8 @@
 
 Every training experience carries its distinct task id (as the Avalanche task label) and its
 recurrence index (``experience.recurrence``: 0 on first occurrence, c in cycle c). The test stream
-holds one experience per distinct task, in task-id order.
+holds one experience per distinct task, in task-id order. Every experience also carries its data as
+``experience.tensors = (x, y)`` for :class:`nsr_bench.training.template.TensorTemplate`'s fast loader.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ class Scenario:
                  for t in self.order]
         test = [tensor_dataset(t.x_test, t.y_test, task_labels=t.task_id) for t in self.tasks]
         bm = with_task_labels(benchmark_from_datasets(train=train, test=test))
-        for exp, rec in zip(bm.train_stream, self.recurrence, strict=True):
+        for exp, rec, t in zip(bm.train_stream, self.recurrence, self.order, strict=True):
             exp.recurrence = rec
+            exp.tensors = (self.tasks[t].x_train, self.tasks[t].y_train)
+        for exp, task in zip(bm.test_stream, self.tasks, strict=True):
+            exp.tensors = (task.x_test, task.y_test)
         return bm
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nsr_bench.nsr.compress import choose_rank, compress
+from nsr_bench.nsr.compress import choose_rank, compress, compress_factors, lowrank_svd
 
 
 def test_error_equals_discarded_singular_values():
@@ -41,3 +41,24 @@ def test_fp16_storage_halves_bytes():
 def test_bad_settings_are_rejected(kwargs):
     with pytest.raises(ValueError):
         choose_rank(torch.ones(3), **kwargs)
+
+
+@pytest.mark.parametrize("m,k,n", [(32, 4, 144), (64, 12, 512), (5, 7, 3)])
+def test_lowrank_svd_equals_the_dense_svd(m, k, n):
+    torch.manual_seed(m + k)
+    left, right = torch.randn(m, k), torch.randn(k, n)
+    U, S, Vh = lowrank_svd(left, right)
+    dense = torch.linalg.svdvals(left @ right)
+    assert torch.allclose(S, dense[:len(S)], rtol=1e-4, atol=1e-4)
+    assert torch.allclose((U * S) @ Vh, left @ right, atol=1e-4)
+    assert torch.allclose(U.T @ U, torch.eye(len(S)), atol=1e-5)
+
+
+def test_compress_factors_matches_dense_compression():
+    torch.manual_seed(3)
+    left, right = torch.randn(16, 4), torch.randn(4, 8 * 9)
+    shape = (16, 8, 3, 3)
+    a = compress_factors(left, right, shape, energy=0.9)
+    b = compress((left @ right).reshape(shape), energy=0.9)
+    assert a.rank == b.rank and a.shape == b.shape
+    assert torch.allclose(a.reconstruct(), b.reconstruct(), atol=1e-4)

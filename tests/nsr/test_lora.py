@@ -41,12 +41,12 @@ def test_fresh_adapter_is_a_zero_update_and_disable_switches_it_off():
     assert not torch.equal(model(x), layer.base(x))
 
 
-def test_load_delta_reproduces_a_low_rank_update():
+def test_load_factors_reproduces_a_low_rank_update():
     torch.manual_seed(0)
     layer = LoRAConv2d(nn.Conv2d(2, 3, 3), rank=3, alpha=6.0)
-    delta = (torch.randn(3, 2) @ torch.randn(2, 18)).reshape(3, 2, 3, 3)
-    layer.load_delta(delta)
-    assert torch.allclose(layer.delta_weight(), delta, atol=1e-5)
+    left, right = torch.randn(3, 2), torch.randn(2, 18)
+    layer.load_factors(left, right)
+    assert torch.allclose(layer.delta_weight(), (left @ right).reshape(3, 2, 3, 3), atol=1e-5)
     assert layer.lora_A.view(3, -1)[2].abs().sum() > 0  # the spare direction stays trainable
 
 
@@ -77,3 +77,12 @@ def test_frozen_backbone_batchnorm_statistics_do_not_move_in_training():
     model.train()
     model(torch.randn(4, 3, 8, 8))
     assert any(not torch.equal(before[k], v) for k, v in model.features.state_dict().items())
+
+
+def test_load_factors_keeps_the_best_rank_r_part_of_a_wider_sum():
+    torch.manual_seed(1)
+    layer = LoRALinear(nn.Linear(12, 10), rank=2, alpha=2.0)
+    left, right = torch.randn(10, 5), torch.randn(5, 12)  # e.g. two merged entries, inner dims 3 + 2
+    layer.load_factors(left, right)
+    U, S, Vh = torch.linalg.svd(left @ right)
+    assert torch.allclose(layer.delta_weight(), (U[:, :2] * S[:2]) @ Vh[:2], atol=1e-4)

@@ -1,0 +1,1 @@
+"""The training loop's fast paths: in-memory tensor minibatches inside Avalanche's template."""

@@ -1,0 +1,44 @@
+"""TensorTemplate: Avalanche's ``SupervisedTemplate`` with tensor minibatches where the data allows."""
+
+from __future__ import annotations
+
+from avalanche.training.templates import SupervisedTemplate
+
+from nsr_bench.training.loader import TensorBatchLoader
+
+
+class TensorTemplate(SupervisedTemplate):
+    """``SupervisedTemplate`` whose train and eval loaders slice the experience's in-memory tensors.
+
+    The fast path is taken only when the experience carries ``tensors`` and no plugin replaced the
+    adapted dataset (a plugin that concatenates or augments data, such as cumulative training, gets
+    Avalanche's own loader); plugins that swap the loader afterwards (replay) keep working. Everything
+    else - plugins, hooks, the optimizer, the evaluation - is Avalanche's unchanged loop.
+    """
+
+    _pristine = None
+
+    def train_dataset_adaptation(self, **kwargs):
+        super().train_dataset_adaptation(**kwargs)
+        self._pristine = self.adapted_dataset
+
+    def eval_dataset_adaptation(self, **kwargs):
+        super().eval_dataset_adaptation(**kwargs)
+        self._pristine = self.adapted_dataset
+
+    def make_train_dataloader(self, num_workers=0, shuffle=True, **kwargs):
+        if not self._tensor_loader(self.train_mb_size, shuffle):
+            super().make_train_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
+
+    def make_eval_dataloader(self, num_workers=0, shuffle=False, **kwargs):
+        if not self._tensor_loader(self.eval_mb_size, shuffle):
+            super().make_eval_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
+
+    def _tensor_loader(self, batch_size: int, shuffle: bool) -> bool:
+        """Install a :class:`TensorBatchLoader` if the data allows; False means use Avalanche's."""
+        tensors = getattr(self.experience, "tensors", None)
+        if tensors is None or self.adapted_dataset is not self._pristine:
+            return False
+        self.dataloader = TensorBatchLoader(*tensors, int(self.experience.task_label), batch_size, shuffle,
+                                            self.device)
+        return True
