@@ -116,8 +116,10 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     return summary
 
 
-def execute_cell(cell: CellSpec, progress=None, on_experience=None):
-    """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, bank)."""
+def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=()):
+    """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, bank).
+
+    ``extra_plugins`` (Avalanche plugins, e.g. an audit) join the loop without changing the cell."""
     import torch
     from avalanche.training.plugins import EvaluationPlugin
 
@@ -125,6 +127,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
     from nsr_bench.metrics.recorder import AccuracyRecorder
     from nsr_bench.nsr.plugin import INFERENCE_MODES, NSRPlugin
     from nsr_bench.scenarios.backbones import AdapterNet
+    from nsr_bench.scenarios.feature_cache import apply_feature_cache
     from nsr_bench.training.template import TensorTemplate
 
     started = time.perf_counter()
@@ -135,6 +138,8 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
     impl = resolve(cell.impl)
     plugins = impl.build(impl.Params(**cell.strategy_params),
                          BuildContext(model, scenario, cell.seed, cell.device))
+    adapted = {t.removeprefix("features.") for p in plugins for t in getattr(p, "targets", ())}
+    feature_cache = apply_feature_cache(scenario, model.features, adapted)
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
                                 batch_size=cell.train.eval_batch_size)
     with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
@@ -145,7 +150,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
         criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
         train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
-        plugins=[*plugins, FiniteLossGuard(), recorder], evaluator=evaluator)
+        plugins=[*plugins, FiniteLossGuard(), recorder, *extra_plugins], evaluator=evaluator)
     bm = scenario.benchmark()
     nsr = next((p for p in plugins if isinstance(p, NSRPlugin)), None)
 
@@ -171,7 +176,7 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None):
         "cell": cell.model_dump(mode="json"), "hash": cell.hash, "seed": cell.seed,
         "versions": versions(), "device": cell.device, "scenario_info": scenario.info,
         "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
-        "timings": {"wall_s": wall, "train_s": recorder.train_seconds},
+        "timings": {"wall_s": wall, "train_s": recorder.train_seconds}, "feature_cache": feature_cache,
         "decisions": nsr.decisions if nsr else [],
         "rule_history": getattr(nsr.rule, "history", None) if nsr else None,
         "recovery": documents.pop("curves")["recovery"],

@@ -89,15 +89,17 @@ class AccuracyRecorder(SupervisedPlugin):
     def _point(self, strategy) -> None:
         curve = self.curves[-1]
         x, y, classes = self.test_sets[curve.task]
+        if x.device != strategy.device:  # moved once, not at every point
+            self.test_sets[curve.task] = x, y, classes = x.to(strategy.device), y.to(strategy.device), classes
         model = strategy.model
         was_training = model.training
         model.eval()
         hits = 0
         for i in range(0, len(x), self.batch_size):
-            logits = model(x[i:i + self.batch_size].to(strategy.device))
+            logits = model(x[i:i + self.batch_size])
             if self.mask:
                 logits = mask_logits(logits, classes)
-            hits += int((logits.argmax(1).cpu() == y[i:i + self.batch_size]).sum())
+            hits += int((logits.argmax(1) == y[i:i + self.batch_size]).sum())
         model.train(was_training)
         curve.steps.append(self._step)
         curve.acc.append(hits / len(x))

@@ -81,8 +81,8 @@ def compress(delta: Tensor, energy: float | None = None, rank: int | None = None
 def compress_factors(left: Tensor, right: Tensor, shape: tuple[int, ...], energy: float | None = None,
                      rank: int | None = None, dtype: str = "fp32") -> CompressedDelta:
     """:func:`compress` of ``(left @ right).reshape(shape)`` without forming the dense product."""
-    U, S, Vh = lowrank_svd(left.detach().cpu(), right.detach().cpu())
-    return _truncate(U, S, Vh, shape, energy, rank, dtype)
+    U, S, Vh = lowrank_svd(left.detach(), right.detach())  # on the adapter's device; stored on the CPU
+    return _truncate(U.cpu(), S.cpu(), Vh.cpu(), shape, energy, rank, dtype)
 
 
 def _truncate(U: Tensor, S: Tensor, Vh: Tensor, shape: tuple[int, ...], energy: float | None,

@@ -45,7 +45,9 @@ class LoRALayer(nn.Module):
         with torch.no_grad():
             fan_in = self.lora_A[0].numel()
             bound = 1.0 / math.sqrt(fan_in)
-            self.lora_A.uniform_(-bound, bound, generator=generator)
+            # drawn where the generator lives (the CPU), so a seed gives the same adapter on any device
+            fresh = torch.empty(self.lora_A.shape).uniform_(-bound, bound, generator=generator)
+            self.lora_A.copy_(fresh)
             self.lora_B.zero_()
 
     def delta_factors(self) -> tuple[Tensor, Tensor]:

@@ -19,8 +19,30 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
-class SmallCNN(nn.Module):
+class StagedBackbone(nn.Module):
+    """A backbone whose forward is a fixed sequence of stages, so that it can start part-way.
+
+    ``STAGES[i]`` names the submodules stage i runs; ``stage(i, x)`` runs it. ``start`` (0 by default)
+    is the first stage :meth:`forward` runs: with the frozen-prefix feature cache the input is the
+    output of stages ``0..start-1``, computed once (:mod:`nsr_bench.scenarios.feature_cache`).
+    """
+
+    STAGES: tuple[tuple[str, ...], ...] = ()
+    start = 0
+
+    def stage(self, i: int, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i in range(self.start, len(self.STAGES)):
+            x = self.stage(i, x)
+        return x
+
+
+class SmallCNN(StagedBackbone):
     """conv-conv-pool-fc feature extractor for small images (8x8 to 32x32)."""
+
+    STAGES = (("conv1",), ("conv2",), ("fc",))
 
     def __init__(self, in_channels: int = 1, image_size: int = 8, width: int = 16, feat_dim: int = 64):
         super().__init__()
@@ -32,8 +54,11 @@ class SmallCNN(nn.Module):
         self.feat_dim = feat_dim
         self.lora_targets = ["conv2", "fc"]
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
+    def stage(self, i: int, x: Tensor) -> Tensor:
+        if i == 0:
+            return F.relu(self.conv1(x))
+        if i == 1:
+            return F.max_pool2d(F.relu(self.conv2(x)), 2)
         return F.relu(self.fc(x.flatten(1)))
 
 
@@ -111,12 +136,14 @@ class BasicBlock(nn.Module):
         return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
-class ResNet18Reduced(nn.Module):
+class ResNet18Reduced(StagedBackbone):
     """The reduced ResNet-18 of the 5-Datasets literature (nf=20 base width).
 
     Lopez-Paz & Ranzato (GEM, 2017); Saha et al. (GPM, ICLR 2021); Ebrahimi et al. (ACL, 2020).
     BatchNorm layers are frozen with the backbone and run in eval mode inside the frozen model.
     """
+
+    STAGES = (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("layer4.0",), ("layer4.1",))
 
     def __init__(self, in_channels: int = 3, image_size: int = 32, width: int = 20):
         super().__init__()
@@ -134,10 +161,13 @@ class ResNet18Reduced(nn.Module):
         self.feat_dim = 8 * nf
         self.lora_targets = ["layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"]
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return F.adaptive_avg_pool2d(x, 1).flatten(1)
+    def stage(self, i: int, x: Tensor) -> Tensor:
+        if i == 0:
+            return F.relu(self.bn1(self.conv1(x)))
+        if i < 4:
+            return getattr(self, f"layer{i}")(x)
+        x = self.layer4[i - 4](x)
+        return x if i == 4 else F.adaptive_avg_pool2d(x, 1).flatten(1)
 
 
 ARCHS = {"small_cnn": SmallCNN, "resnet18_reduced": ResNet18Reduced}

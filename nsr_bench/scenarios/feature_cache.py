@@ -1,0 +1,107 @@
+"""Frozen-prefix feature cache: compute the frozen part of the backbone once per dataset.
+
+When adapters (and every trainable parameter) sit in the backbone's later stages, the outputs of the
+stages before them never change: not across epochs, recurrences, strategies or seeds. They are
+computed once, stored under ``$NSR_CACHE_DIR/features`` as safetensors keyed by the SHA-256 of the
+backbone architecture, the prefix's weights and the exact input tensor (so a new backbone, a new
+split point or new data is a miss, never a stale hit), and the backbone then starts at the first
+adapted stage (``backbone.start``). Set ``NSR_FEATURE_CACHE=0`` to switch it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import torch
+from torch import Tensor, nn
+
+from nsr_bench.scenarios.backbones import cache_dir
+
+
+def enabled() -> bool:
+    """False when ``NSR_FEATURE_CACHE`` is set to 0, false, no or off."""
+    return os.environ.get("NSR_FEATURE_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def first_adapted_stage(backbone: nn.Module, adapted: set[str]) -> int:
+    """Index of the first stage owning an adapted (LoRA target) or trainable module of ``backbone``;
+    ``len(backbone.STAGES)`` when there is none (the whole backbone is frozen)."""
+    names = set(adapted) | {n.rpartition(".")[0] for n, p in backbone.named_parameters() if p.requires_grad}
+    for i, owned in enumerate(backbone.STAGES):
+        if any(n == o or n.startswith(o + ".") for n in names for o in owned):
+            return i
+    return len(backbone.STAGES)
+
+
+def prefix_key(backbone: nn.Module, end: int, x: Tensor) -> str:
+    """SHA-256 of what determines the prefix output: architecture, split point, prefix weights, input."""
+    h = hashlib.sha256(json.dumps({"arch": type(backbone).__name__, **backbone.config, "end": end},
+                                  sort_keys=True).encode())
+    owned = [o for stage in backbone.STAGES[:end] for o in stage]
+    for name, t in sorted(backbone.state_dict().items()):
+        if any(name.startswith(o + ".") for o in owned):
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    h.update(str((tuple(x.shape), str(x.dtype))).encode())
+    h.update(x.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+@torch.no_grad()
+def prefix_features(backbone: nn.Module, x: Tensor, end: int, batch_size: int = 512) -> Tensor:
+    """Outputs of the backbone's first ``end`` stages (eval mode), computed in batches."""
+    was_training = backbone.training
+    backbone.eval()
+    outs = []
+    for i in range(0, len(x), batch_size):
+        h = x[i:i + batch_size]
+        for stage in range(end):
+            h = backbone.stage(stage, h)
+        outs.append(h)
+    backbone.train(was_training)
+    return torch.cat(outs)
+
+
+def cached_prefix(backbone: nn.Module, x: Tensor, end: int) -> tuple[Tensor, bool]:
+    """``prefix_features`` from the disk cache when present; returns (features, was_a_hit).
+
+    An unreadable cache file (truncated by a crash, foreign) is recomputed and replaced.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    path = cache_dir() / "features" / f"{prefix_key(backbone, end, x)}.safetensors"
+    if path.is_file():
+        try:
+            return load_file(str(path))["features"], True
+        except (SafetensorError, KeyError, OSError):
+            pass
+    feats = prefix_features(backbone, x, end)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    save_file({"features": feats.contiguous()}, str(tmp))
+    tmp.replace(path)
+    return feats, False
+
+
+def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str]) -> dict:
+    """Replace the scenario's inputs by cached prefix outputs and start ``backbone`` after the prefix.
+
+    ``backbone`` is the model's own copy (``model.features``); ``adapted`` holds the backbone-relative
+    names of adapted modules. Returns what was done, for the manifest.
+    """
+    if not enabled():
+        return {"used": False, "reason": "NSR_FEATURE_CACHE=0"}
+    end = first_adapted_stage(backbone, adapted)
+    if end == 0:
+        return {"used": False, "reason": "the first backbone stage is adapted or trainable"}
+    hits = 0
+    for task in scenario.tasks:
+        task.x_train, hit_train = cached_prefix(backbone, task.x_train, end)
+        task.x_test, hit_test = cached_prefix(backbone, task.x_test, end)
+        hits += hit_train + hit_test
+    backbone.start = end
+    return {"used": True, "prefix_stages": end, "of_stages": len(backbone.STAGES),
+            "hits": hits, "misses": 2 * len(scenario.tasks) - hits}
