@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 
 import torch
@@ -11,11 +12,13 @@ from nsr_bench.nsr.allocation import SimilarityRule
 from nsr_bench.nsr.bank import TaskKnowledgeBank
 from nsr_bench.nsr.lora import attach_lora
 from nsr_bench.nsr.plugin import NSRPlugin
+from nsr_bench.runner import configure_torch
 from nsr_bench.scenarios.backbones import AdapterNet
 from nsr_bench.scenarios.digits import digits_cyclic
 from nsr_bench.strategies.heuristics import Carry
 
 EPOCHS, BATCH = 4, 32
+configure_torch()  # the numerics every cell runs with, for every loop measured here
 
 
 def scenario():
@@ -27,6 +30,10 @@ def model(sc) -> AdapterNet:
     return AdapterNet(copy.deepcopy(sc.backbone), sc.num_classes)
 
 
+class StepTimes(list):
+    """Seconds of every training step (forward, loss, backward, optimizer step and their hooks)."""
+
+
 def bare_loop(sc):
     """The reference: a plain PyTorch loop over tensors, same model (LoRA attached), loss and optimizer."""
     net = model(sc)
@@ -34,6 +41,7 @@ def bare_loop(sc):
     task = sc.tasks[1]
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
     loss_fn = torch.nn.CrossEntropyLoss()
+    steps = StepTimes()
 
     def run():
         net.train()
@@ -41,28 +49,48 @@ def bare_loop(sc):
             perm = torch.randperm(len(task.y_train))
             for i in range(0, len(perm), BATCH):
                 idx = perm[i:i + BATCH]
+                start = time.perf_counter()
                 loss = loss_fn(net(task.x_train[idx]), task.y_train[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                steps.append(time.perf_counter() - start)
+    run.steps = steps
     return run
 
 
 def avalanche_strategy(sc, plugin: NSRPlugin):
+    """One experience of training per call through our loop; ``.steps`` collects the step times."""
+    from avalanche.core import SupervisedPlugin
     from avalanche.training.plugins import EvaluationPlugin
-    from avalanche.training.templates import SupervisedTemplate
+
+    from nsr_bench.training.template import TensorTemplate
 
     net = model(sc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         evaluator = EvaluationPlugin(loggers=[])
-    strategy = SupervisedTemplate(model=net, optimizer=torch.optim.Adam(net.parameters(), lr=1e-2),
-                                  criterion=torch.nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=EPOCHS,
-                                  device="cpu", plugins=[plugin], evaluator=evaluator)
+    strategy = TensorTemplate(model=net, optimizer=torch.optim.Adam(net.parameters(), lr=1e-2),
+                              criterion=torch.nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=EPOCHS,
+                              device="cpu", plugins=[plugin], evaluator=evaluator)
     stream = sc.benchmark().train_stream
     strategy.train(stream[0], num_workers=0)  # a prior task, so distillation has classes to protect
     exp = stream[1]
-    return lambda: strategy.train(exp, num_workers=0)
+    steps = StepTimes()
+
+    class StepTimer(SupervisedPlugin):
+        def before_training_iteration(self, strategy, **kwargs):
+            self.start = time.perf_counter()
+
+        def after_update(self, strategy, **kwargs):
+            steps.append(time.perf_counter() - self.start)
+
+    strategy.plugins.append(StepTimer())
+
+    def run():
+        strategy.train(exp, num_workers=0)
+    run.steps = steps
+    return run
 
 
 def lora_strategy(sc):
@@ -75,3 +103,16 @@ def nsr_strategy(sc, distill: float = 1.0):
     plugin = NSRPlugin(SimilarityRule(), TaskKnowledgeBank(), model(sc).lora_targets, distill_lambda=distill,
                        reference=sc.reference)
     return avalanche_strategy(sc, plugin)
+
+
+DEFAULT_CELLS = ("nsr", "fresh", "carry")  # what ``nsr-bench run`` runs by default
+
+
+def default_cells_seconds(strategies=DEFAULT_CELLS, scenario: str = "digits_cyclic", seed: int = 0) -> float:
+    """Wall time of executing the given cells (nothing stored), in this process."""
+    from nsr_bench.runner import execute_cell, resolve_cell
+
+    start = time.perf_counter()
+    for name in strategies:
+        execute_cell(resolve_cell(scenario, name, seed, "cpu"))
+    return time.perf_counter() - start

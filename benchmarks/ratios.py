@@ -1,12 +1,16 @@
 """Measure the performance targets as ratios in one run on this machine, and print a table.
 
-    python benchmarks/ratios.py
+    python benchmarks/ratios.py [--real]
 
 Each timed function runs ``REPEATS`` times, interleaved, after one warm-up; the median is used.
+The feature-cache factor times the default cells with ``NSR_FEATURE_CACHE=0`` against a warm cache,
+on the default targets and with adapters only in the last layer; ``--real`` adds the reduced
+ResNet-18 on cyclic Split-CIFAR-10 (needs ``NSR_DATA_ROOT``).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -19,9 +23,9 @@ import torch
 
 from benchmarks import common
 from benchmarks.test_bench import filled_bank
-from nsr_bench.nsr.compress import compress
+from nsr_bench.nsr.compress import compress, compress_factors
 
-REPEATS = 7
+REPEATS = 7  # of the micro-benchmarks
 
 
 def timed(fn, repeats: int = REPEATS) -> float:
@@ -33,39 +37,67 @@ def timed(fn, repeats: int = REPEATS) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def training(repeats: int = 11) -> None:
+    """One experience of each loop, ``repeats`` times interleaved; per experience and per step."""
     sc = common.scenario()
-    loops = {"bare PyTorch loop": common.bare_loop(sc), "plain LoRA (Avalanche)": common.lora_strategy(sc),
+    loops = {"bare PyTorch loop": common.bare_loop(sc), "plain LoRA (our loop)": common.lora_strategy(sc),
              "NSR (Bank, distillation)": common.nsr_strategy(sc),
              "NSR (Bank, no distillation)": common.nsr_strategy(sc, 0.0)}
     for fn in loops.values():
         fn()  # warm-up
     samples: dict[str, list[float]] = {k: [] for k in loops}
-    for _ in range(REPEATS):  # interleaved, so drifts of the machine hit all equally
+    for _ in range(repeats):  # interleaved, so drifts of the machine hit all equally
         for name, fn in loops.items():
             samples[name].append(timed(fn, 1))
-    t = {k: statistics.median(v) for k, v in samples.items()}
+    exp = {k: statistics.median(v) for k, v in samples.items()}
+    step = {k: statistics.median(fn.steps) for k, fn in loops.items()}
     n = common.EPOCHS * len(sc.tasks[1].y_train)
-    print(f"training one experience ({n} samples, {common.EPOCHS} epochs, batch {common.BATCH}):")
-    for name, value in t.items():
-        print(f"  {name:30s} {value * 1e3:8.1f} ms  ({n / value:7.0f} samples/s)")
-    print(f"  ratio plain LoRA / bare loop          {t['plain LoRA (Avalanche)'] / t['bare PyTorch loop']:.2f}"
-          "  (target <= 1.15)")
-    nsr_ratio = t["NSR (Bank, distillation)"] / t["plain LoRA (Avalanche)"]
-    print(f"  ratio NSR / plain LoRA                {nsr_ratio:.2f}  (target <= 1.05)")
-    print(f"  ratio NSR without distillation / LoRA "
-          f"{t['NSR (Bank, no distillation)'] / t['plain LoRA (Avalanche)']:.2f}")
+    print(f"training one experience ({n} samples, {common.EPOCHS} epochs, batch {common.BATCH}), "
+          f"medians of {repeats}:")
+    print(f"  {'loop':30s} {'experience':>10s} {'samples/s':>9s} {'step':>8s} {'fixed/exp':>9s}")
+    for name, fn in loops.items():
+        steps_per_exp = len(fn.steps) / (repeats + 1)
+        fixed = exp[name] - step[name] * steps_per_exp
+        print(f"  {name:30s} {exp[name] * 1e3:8.1f}ms {n / exp[name]:9.0f} {step[name] * 1e3:6.3f}ms "
+              f"{fixed * 1e3:7.1f}ms")
+    lora, nsr, bare = "plain LoRA (our loop)", "NSR (Bank, distillation)", "bare PyTorch loop"
+    print(f"  ratio our loop / bare loop, per experience {exp[lora] / exp[bare]:.2f}, per step "
+          f"{step[lora] / step[bare]:.2f}  (target <= 1.15)")
+    print(f"  ratio NSR / plain LoRA, per step {step[nsr] / step[lora]:.2f}  (target <= 1.05), per experience "
+          f"{exp[nsr] / exp[lora]:.2f}; without distillation per step "
+          f"{step['NSR (Bank, no distillation)'] / step[lora]:.2f}")
+
+
+def main() -> None:
+    training()
     for size in (10, 1_000, 10_000):
         bank = filled_bank(size)
         query = torch.randn(64)
         per = timed(lambda b=bank, q=query: [b.recall(q, 5) for _ in range(100)]) / 100
         print(f"Bank recall, {size:>6} entries: {per * 1e6:8.1f} us  (target <= 1000 us at 10,000)")
-    deltas = [torch.randn(32, 16 * 9), torch.randn(64, 512)]
-    svd = timed(lambda: [compress(d, energy=0.99) for d in deltas])
-    print(f"SVD compression per task (2 layers): {svd * 1e3:.2f} ms")
+    factors = [(torch.randn(32, 4), torch.randn(4, 16 * 9)), (torch.randn(64, 4), torch.randn(4, 512))]
+    dense = timed(lambda: [compress(left @ right, energy=0.99) for left, right in factors])
+    lowrank = timed(lambda: [compress_factors(left, right, (len(left), right.shape[1]), 0.99)
+                             for left, right in factors])
+    print(f"SVD compression per task (2 layers): dense {dense * 1e3:.2f} ms, low-rank {lowrank * 1e3:.2f} ms")
     cli = timed(lambda: subprocess.run([sys.executable, "-m", "nsr_bench.cli", "--help"], check=True,
                                        capture_output=True), 5)
     print(f"nsr-bench --help: {cli:.3f} s  (target <= 1 s)")
+    settings = [("digits_cyclic", common.DEFAULT_CELLS, "default cells (adapters in conv2 and fc)"),
+                ("digits_cyclic", tuple(f"{n}[targets=[features.fc]]" for n in common.DEFAULT_CELLS),
+                 "default cells, adapters in fc only")]
+    if "--real" in sys.argv:
+        settings.append(("split_cifar10_cyclic", ("nsr",), "nsr on Split-CIFAR-10, reduced ResNet-18"))
+    for scenario, cells, label in settings:
+        os.environ["NSR_FEATURE_CACHE"] = "1"
+        common.default_cells_seconds(cells, scenario)  # fills the cache (and the backbone cache)
+        runs = {"0": [], "1": []}
+        for _ in range(2):
+            for flag in runs:
+                os.environ["NSR_FEATURE_CACHE"] = flag
+                runs[flag].append(common.default_cells_seconds(cells, scenario))
+        off, on = min(runs["0"]), min(runs["1"])
+        print(f"feature cache, {label}: {off:.2f} s -> {on:.2f} s, factor {off / on:.2f}  (target >= 3)")
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ class Decision:
 
 @dataclass
 class AllocationContext:
-    """What a rule may look at when an experience starts."""
+    """What a rule may look at when an experience starts (``query`` is None when the Bank is off)."""
 
-    query: Tensor
+    query: Tensor | None
     bank: TaskKnowledgeBank | None
     experience: int
     task: int | None = None

@@ -11,11 +11,21 @@ from torch import Tensor
 from torch.nn import functional as F
 
 
-def kd_loss(student: Tensor, teacher: Tensor, classes: list[int], temperature: float = 2.0) -> Tensor:
+def teacher_log_probs(teacher: Tensor, classes: list[int] | Tensor, temperature: float) -> Tensor:
+    """The teacher's temperature-scaled log-probabilities over ``classes`` (constant while it is frozen,
+    so they can be computed once for a whole transfer set)."""
+    return F.log_softmax(teacher[:, classes].detach() / temperature, 1)
+
+
+def kd_from_log_probs(student: Tensor, teacher_logp: Tensor, classes: list[int] | Tensor,
+                      temperature: float) -> Tensor:
+    """:func:`kd_loss` against precomputed :func:`teacher_log_probs`."""
+    s = F.log_softmax(student[:, classes] / temperature, 1)
+    return F.kl_div(s, teacher_logp, log_target=True, reduction="batchmean") * temperature**2
+
+
+def kd_loss(student: Tensor, teacher: Tensor, classes: list[int] | Tensor, temperature: float = 2.0) -> Tensor:
     """Temperature-scaled KL(teacher || student) on the logits of ``classes``, times ``T^2``."""
-    if not classes:
+    if len(classes) == 0:
         return student.new_zeros(())
-    s = student[:, classes] / temperature
-    t = teacher[:, classes].detach() / temperature
-    return F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), log_target=True,
-                    reduction="batchmean") * temperature**2
+    return kd_from_log_probs(student, teacher_log_probs(teacher, classes, temperature), classes, temperature)

@@ -24,9 +24,9 @@ from torch import Tensor, nn
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.nsr.bank import BankEntry, EntryMeta, TaskKnowledgeBank
 from nsr_bench.nsr.compress import compress_factors
-from nsr_bench.nsr.distill import kd_loss
+from nsr_bench.nsr.distill import kd_from_log_probs, kd_loss, teacher_log_probs
 from nsr_bench.nsr.embed import task_embedding
-from nsr_bench.nsr.lora import LoRALayer, attach_lora
+from nsr_bench.nsr.lora import LoRALayer, attach_lora, lora_layers
 from nsr_bench.training.loader import TensorBatchLoader, sample_experience
 
 INFERENCE_MODES = ("oracle", "agnostic")
@@ -40,13 +40,18 @@ def mask_logits(logits: Tensor, classes: list[int]) -> Tensor:
     return logits.masked_fill(~keep, MASK_VALUE)
 
 
-def mask_by_task(logits: Tensor, tasks: Tensor, task_classes: dict[int, list[int]]) -> Tensor:
-    """Per-sample :func:`mask_logits`: each row keeps the classes of its own task (replayed samples
-    of other tasks keep theirs)."""
-    keep = torch.zeros(max(task_classes) + 1, logits.shape[1], dtype=torch.bool, device=logits.device)
+def task_class_mask(task_classes: dict[int, list[int]], num_classes: int, device) -> Tensor:
+    """``mask[t, c]`` is True where class c belongs to task t (input of :func:`mask_by_task`)."""
+    mask = torch.zeros(max(task_classes) + 1, num_classes, dtype=torch.bool, device=device)
     for task, classes in task_classes.items():
-        keep[task, classes] = True
-    return logits.masked_fill(~keep[tasks.to(logits.device)], MASK_VALUE)
+        mask[task, classes] = True
+    return mask
+
+
+def mask_by_task(logits: Tensor, tasks: Tensor, mask: Tensor) -> Tensor:
+    """Per-sample :func:`mask_logits`: each row keeps the classes of its own task (replayed samples
+    of other tasks keep theirs); ``mask`` comes from :func:`task_class_mask`."""
+    return logits.masked_fill(~mask[tasks.to(logits.device)], MASK_VALUE)
 
 
 def experience_classes(experience) -> list[int]:
@@ -104,7 +109,9 @@ class NSRPlugin(SupervisedPlugin):
         self._classes: list[int] = []
         self._prior: list[int] = []
         self._teacher: nn.Module | None = None
-        self._teacher_logits: tuple[TensorBatchLoader, Tensor] | None = None
+        self._teacher_state: dict[str, Tensor] | None = None
+        self._task_mask: Tensor | None = None
+        self._teacher_logits: tuple[TensorBatchLoader, Tensor, Tensor] | None = None
         self._raw_logits: Tensor | None = None
         self._active: dict[str, Tensor] | None = None
         self._loaded: int | None = None
@@ -120,10 +127,12 @@ class NSRPlugin(SupervisedPlugin):
         x, y = self._sample(exp, strategy.device)
         self._classes = experience_classes(exp)
         self.task_classes[int(exp.task_label)] = self._classes
-        self._query = task_embedding(model, x, self.reference)
+        self._task_mask = None  # rebuilt on the first step, with this task's classes
+        self._query = task_embedding(model, x, self.reference) if self.bank is not None else None
         self._prior = sorted(self.seen_classes - set(self._classes))
-        self._teacher = self._snapshot_teacher(model) if self.distill_lambda > 0 and self._prior else None
-        self._teacher_logits = self._precompute_teacher(strategy.dataloader)
+        distill = self.distill_lambda > 0 and bool(self._prior)
+        self._teacher, self._teacher_state = None, self._capture(model) if distill else None
+        self._teacher_logits = self._precompute_teacher(model, strategy.dataloader) if distill else None
         ctx = AllocationContext(self._query, self.bank, self._clock, task=int(exp.task_label),
                                 probe=lambda d: self._probe(model, d, x, y))
         decision = self.rule.decide(ctx)
@@ -143,28 +152,32 @@ class NSRPlugin(SupervisedPlugin):
         samples keep their own task's classes); ``before_backward`` restores the raw logits."""
         self._raw_logits = strategy.mb_output
         if self.mask:
-            strategy.mb_output = mask_by_task(strategy.mb_output, strategy.mb_task_id, self.task_classes)
+            if self._task_mask is None or self._task_mask.device != strategy.mb_output.device:
+                self._task_mask = task_class_mask(self.task_classes, strategy.mb_output.shape[1],
+                                                  strategy.mb_output.device)
+            strategy.mb_output = mask_by_task(strategy.mb_output, strategy.mb_task_id, self._task_mask)
         if len(self._early) < self.feedback_steps:
             hits = (strategy.mb_output.detach().argmax(1) == strategy.mb_y).float().mean()
             self._early.append(float(hits))
 
     def before_backward(self, strategy, **kwargs):
         strategy.mb_output = self._raw_logits  # plugins after us (LwF, ...) see the raw logits
-        if self._teacher is None:
+        if self._teacher_state is None:
             return
         loader = strategy.dataloader
         if self._teacher_logits is not None and loader is self._teacher_logits[0]:
-            teacher_logits = self._teacher_logits[1][loader.indices]
+            _, prior, log_probs = self._teacher_logits
+            loss = kd_from_log_probs(self._raw_logits, log_probs[loader.indices], prior, self.temperature)
         else:  # a loader without sample indices (e.g. replay's): run the teacher on the batch
             with torch.no_grad():
-                teacher_logits = self._teacher(strategy.mb_x)
-        strategy.loss = strategy.loss + self.distill_lambda * kd_loss(
-            self._raw_logits, teacher_logits, self._prior, self.temperature)
+                teacher = self._teacher_model(strategy.model)(strategy.mb_x)
+            loss = kd_loss(self._raw_logits, teacher, self._prior, self.temperature)
+        strategy.loss = strategy.loss + self.distill_lambda * loss
 
     def after_training_exp(self, strategy, **kwargs):
         exp = strategy.experience
         self.seen_classes.update(self._classes)
-        self._teacher, self._teacher_logits = None, None
+        self._teacher = self._teacher_state = self._teacher_logits = None
         self.rule.feedback(self._early)
         if self._decision.action == "slot":
             self.slots[self._decision.entries[0]] = self._capture(strategy.model)
@@ -224,19 +237,29 @@ class NSRPlugin(SupervisedPlugin):
         x, y = sample_experience(experience, self.embed_samples, self.sampler)
         return x.to(device), y.to(device)
 
-    def _precompute_teacher(self, loader) -> tuple[TensorBatchLoader, Tensor] | None:
-        """The teacher's logits on every sample of a tensor loader, once per experience instead of
-        once per epoch (the teacher is frozen, so they are the same numbers)."""
-        if self._teacher is None or not isinstance(loader, TensorBatchLoader):
+    @torch.no_grad()
+    def _precompute_teacher(self, model: nn.Module, loader) -> tuple[TensorBatchLoader, Tensor, Tensor] | None:
+        """The teacher's log-probabilities on the prior classes for every sample of a tensor loader:
+        the model as it is before the allocation, run once per experience instead of once per epoch
+        (same numbers: it is frozen). Returns (loader, the prior classes as an index tensor, them)."""
+        if not isinstance(loader, TensorBatchLoader):
             return None
-        with torch.no_grad():
-            return loader, torch.cat([self._teacher(loader.x[i:i + 512]) for i in range(0, len(loader.x), 512)])
+        was_training = model.training
+        model.eval()
+        logits = torch.cat([model(loader.x[i:i + 512]) for i in range(0, len(loader.x), 512)])
+        model.train(was_training)
+        prior = torch.tensor(self._prior, device=logits.device)
+        return loader, prior, teacher_log_probs(logits, prior, self.temperature)
 
-    def _snapshot_teacher(self, model: nn.Module) -> nn.Module:
-        """A frozen copy of the model that shares (does not copy) the frozen backbone weights."""
-        memo = {id(p): p for p in model.parameters() if not p.requires_grad}
-        teacher = copy.deepcopy(model, memo)
-        return teacher.eval().requires_grad_(False)
+    def _teacher_model(self, model: nn.Module) -> nn.Module:
+        """The frozen teacher as a module (built on first use): a copy of the model that shares, not
+        copies, the frozen backbone weights, holding the adapter captured before the allocation."""
+        if self._teacher is None:
+            memo = {id(p): p for p in model.parameters() if not p.requires_grad}
+            teacher = copy.deepcopy(model, memo).eval().requires_grad_(False)
+            self._restore(teacher, self._teacher_state, lora_layers(teacher))
+            self._teacher = teacher
+        return self._teacher
 
     def _apply(self, model: nn.Module, decision: Decision, touch: bool) -> None:
         """Set the active adapter as ``decision`` says; ``touch`` records Bank uses."""
@@ -326,9 +349,10 @@ class NSRPlugin(SupervisedPlugin):
         state.update({"head.weight": model.head.weight, "head.bias": model.head.bias})
         return {k: v.detach().clone() for k, v in state.items()}
 
-    def _restore(self, model: nn.Module, state: dict[str, Tensor]) -> None:
+    def _restore(self, model: nn.Module, state: dict[str, Tensor],
+                 layers: dict[str, LoRALayer] | None = None) -> None:
         with torch.no_grad():
-            for n, layer in self.layers.items():
+            for n, layer in (layers or self.layers).items():
                 layer.lora_A.copy_(state[f"{n}.A"])
                 layer.lora_B.copy_(state[f"{n}.B"])
             model.head.weight.copy_(state["head.weight"])

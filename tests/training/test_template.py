@@ -7,6 +7,7 @@ import torch
 
 from nsr_bench.nsr.allocation import SimilarityRule
 from nsr_bench.nsr.bank import TaskKnowledgeBank
+from nsr_bench.nsr.distill import teacher_log_probs
 from nsr_bench.nsr.plugin import NSRPlugin
 from nsr_bench.scenarios.backbones import AdapterNet
 from nsr_bench.training.loader import TensorBatchLoader
@@ -72,8 +73,9 @@ def test_precomputed_teacher_logits_are_the_teachers_outputs(tiny_scenario):
             if cached is None:
                 return
             with torch.no_grad():
-                live = self.nsr._teacher(strategy.mb_x)
-            assert torch.allclose(cached[1][strategy.dataloader.indices], live, atol=1e-5)
+                live = self.nsr._teacher_model(strategy.model)(strategy.mb_x)
+            expected = teacher_log_probs(live, self.nsr._prior, self.nsr.temperature)
+            assert torch.allclose(cached[2][strategy.dataloader.indices], expected, atol=1e-5)
             self.checked += 1
 
     def plugins(model):
