@@ -1,13 +1,27 @@
 """Faults: non-finite losses, interrupts, unusable result folders, and files from outside."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
+
 from nsr_bench.cli import main
 from nsr_bench.results.store import ResultsStore
+
+
+def start_until_cells(cmd: list[str], results, cells: int) -> subprocess.Popen:
+    """Start ``cmd`` and return once ``cells`` cells are stored in ``results`` (at most 4 minutes)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if (results / "nsr.db").exists() and len(ResultsStore(results).table("cells")) >= cells:
+            break
+        time.sleep(0.3)
+    return proc
 
 
 def test_nan_loss_stops_the_cell_with_a_recorded_failure(tmp_path, capsys):
@@ -31,12 +45,7 @@ def test_results_folder_that_cannot_be_created_is_a_clear_error(tmp_path, capsys
 def test_ctrl_c_keeps_finished_cells_and_a_rerun_resumes(tmp_path):
     cmd = [sys.executable, "-m", "nsr_bench.cli", "run", "--test", "--seeds", "0-5", "--strategy", "carry",
            "--results", str(tmp_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if (tmp_path / "nsr.db").exists() and ResultsStore(tmp_path).table("cells"):
-            break
-        time.sleep(0.3)
+    proc = start_until_cells(cmd, tmp_path, 1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "finished cells are kept" in err
@@ -107,30 +116,51 @@ def test_a_full_disk_fails_cleanly_and_keeps_finished_cells(tmp_path):
     assert [c for c in ResultsStore(tmp_path).table("cells") if c["hash"] in {k["hash"] for k in kept}] == kept
 
 
-def test_sigkill_during_a_sweep_then_rerun_completes_the_same_study(tmp_path):
-    cmd = [sys.executable, "-m", "nsr_bench.cli", "sweep", "--strategy", "carry", "--trials", "5", "--test",
-           "--pruner", "none", "--results", str(tmp_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if (tmp_path / "nsr.db").exists() and len(ResultsStore(tmp_path).table("cells")) >= 2:
-            break
-        time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = {c["hash"]: c["finished_at"] for c in ResultsStore(tmp_path).table("cells")}
-    assert before
-    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_interrupted_sweep_keeps_its_trials_and_a_rerun_completes_the_same_study(tmp_path, sig):
     import json
 
-    (report,) = json.loads(rerun.stdout)
-    assert report["trials"] >= 5
     import optuna
     from optuna.trial import TrialState
 
+    cmd = [sys.executable, "-m", "nsr_bench.cli", "sweep", "--strategy", "carry", "--trials", "5", "--test",
+           "--pruner", "none", "--results", str(tmp_path)]
+    proc = start_until_cells(cmd, tmp_path, 2)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "finished cells are kept" in err, err[-2000:]
+    before = {c["hash"]: c["finished_at"] for c in ResultsStore(tmp_path).table("cells")}
+    assert len(before) >= 2
+    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    (report,) = json.loads(rerun.stdout)
+    assert report["trials"] >= 5
     (summary,) = optuna.get_all_study_summaries(storage=ResultsStore(tmp_path).url)
     study = optuna.load_study(study_name=summary.study_name, storage=ResultsStore(tmp_path).url)
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 5
     after = {c["hash"]: c["finished_at"] for c in ResultsStore(tmp_path).table("cells")}
     assert all(after[h] == t for h, t in before.items())
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="root needs setpriv to drop "
+                    "CAP_DAC_OVERRIDE, or file modes do not apply")
+def test_read_only_results_folder_fails_cleanly_and_keeps_finished_cells(tmp_path):
+    base = [sys.executable, "-m", "nsr_bench.cli", "run", "--test", "--strategy", "carry",
+            "--results", str(tmp_path)]
+    assert subprocess.run(base, capture_output=True, timeout=300).returncode == 0
+    kept = ResultsStore(tmp_path).table("cells")
+    modes = {p: p.stat().st_mode for p in [tmp_path, *tmp_path.iterdir()]}
+    for p in modes:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    as_user = (["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+               if os.geteuid() == 0 else [])  # root: drop the capabilities that ignore file modes
+    try:
+        ro = subprocess.run([*as_user, *base, "--seeds", "1"], capture_output=True, text=True, timeout=300)
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+    assert ro.returncode in (1, 2), ro.stderr[-2000:]  # refused at opening, or the cell failed at writing
+    assert "readonly database" in ro.stderr and "writable" in ro.stderr
+    assert "Traceback" not in ro.stderr
+    assert ResultsStore(tmp_path).table("cells") == kept
