@@ -87,7 +87,8 @@ def main() -> None:
                 ("digits_cyclic", tuple(f"{n}[targets=[features.fc]]" for n in common.DEFAULT_CELLS),
                  "default cells, adapters in fc only")]
     if "--real" in sys.argv:
-        settings.append(("split_cifar10_cyclic", ("nsr",), "nsr on Split-CIFAR-10, reduced ResNet-18"))
+        settings.append(("split_cifar10_cyclic[backbone=resnet18_reduced,samples_per_class=100,test_per_class=50,"
+                         "pretrain_epochs=2]", ("nsr",), "nsr on Split-CIFAR-10, reduced ResNet-18"))
     for scenario, cells, label in settings:
         os.environ["NSR_FEATURE_CACHE"] = "1"
         common.default_cells_seconds(cells, scenario)  # fills the cache (and the backbone cache)

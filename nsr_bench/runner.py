@@ -79,9 +79,9 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
 @contextmanager
 def flushed_subnormals() -> Iterator[None]:
     """Flush subnormal floats to zero on the CPU while a cell runs (restored afterwards: the flag is
-    processor state shared with NumPy and everything else in the thread). Tiny values reached in
-    training (e.g. vanishing gradients of masked or distilled logits) otherwise make CPU kernels
-    take the slow subnormal path: the same training step measured up to 2x slower."""
+    processor state shared with NumPy and everything else in the thread). Retraining a recalled
+    adapter again and again (a long cyclic stream; the benchmark's repeated experience) drives some
+    values subnormal, and CPU kernels then take the slow path: the same step measured 2x slower."""
     import torch
 
     torch.set_flush_denormal(True)
