@@ -1,6 +1,6 @@
 """Measure the performance targets as ratios in one run on this machine, and print a table.
 
-    python benchmarks/ratios.py [--real]
+    python benchmarks/ratios.py [training|bank|cli|cache ...] [--real]
 
 Each timed function runs ``REPEATS`` times, interleaved, after one warm-up; the median is used.
 The feature-cache factor times the default cells with ``NSR_FEATURE_CACHE=0`` against a warm cache,
@@ -10,6 +10,7 @@ ResNet-18 on cyclic Split-CIFAR-10 (needs ``NSR_DATA_ROOT``).
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -68,8 +69,7 @@ def training(repeats: int = 11) -> None:
           f"{step['NSR (Bank, no distillation)'] / step[lora]:.2f}")
 
 
-def main() -> None:
-    training()
+def bank_and_svd() -> None:
     for size in (10, 1_000, 10_000):
         bank = filled_bank(size)
         query = torch.randn(64)
@@ -80,13 +80,20 @@ def main() -> None:
     lowrank = timed(lambda: [compress_factors(left, right, (len(left), right.shape[1]), 0.99)
                              for left, right in factors])
     print(f"SVD compression per task (2 layers): dense {dense * 1e3:.2f} ms, low-rank {lowrank * 1e3:.2f} ms")
-    cli = timed(lambda: subprocess.run([sys.executable, "-m", "nsr_bench.cli", "--help"], check=True,
-                                       capture_output=True), 5)
-    print(f"nsr-bench --help: {cli:.3f} s  (target <= 1 s)")
+
+
+def cli() -> None:
+    seconds = timed(lambda: subprocess.run([sys.executable, "-m", "nsr_bench.cli", "--help"], check=True,
+                                           capture_output=True), 5)
+    print(f"nsr-bench --help: {seconds:.3f} s  (target <= 1 s)")
+
+
+def feature_cache(real: bool) -> None:
+    """Default cells with the cache off vs warm, best of 2 interleaved runs each."""
     settings = [("digits_cyclic", common.DEFAULT_CELLS, "default cells (adapters in conv2 and fc)"),
                 ("digits_cyclic", tuple(f"{n}[targets=[features.fc]]" for n in common.DEFAULT_CELLS),
                  "default cells, adapters in fc only")]
-    if "--real" in sys.argv:
+    if real:
         settings.append(("split_cifar10_cyclic[backbone=resnet18_reduced,samples_per_class=100,test_per_class=50,"
                          "pretrain_epochs=2]", ("nsr",), "nsr on Split-CIFAR-10, reduced ResNet-18"))
     for scenario, cells, label in settings:
@@ -99,6 +106,22 @@ def main() -> None:
                 runs[flag].append(common.default_cells_seconds(cells, scenario))
         off, on = min(runs["0"]), min(runs["1"])
         print(f"feature cache, {label}: {off:.2f} s -> {on:.2f} s, factor {off / on:.2f}  (target >= 3)")
+
+
+SECTIONS = {"training": training, "bank": bank_and_svd, "cli": cli}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "cache"], help="default: all")
+    parser.add_argument("--real", action="store_true", help="add the ResNet-18 real-data cache setting")
+    args = parser.parse_args()
+    chosen = args.sections or [*SECTIONS, "cache"]
+    for name in chosen:
+        if name == "cache":
+            feature_cache(args.real)
+        else:
+            SECTIONS[name]()
 
 
 if __name__ == "__main__":

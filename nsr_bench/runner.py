@@ -59,7 +59,7 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
     for key, value in sc_over.items():
         (train if key in TrainSpec.model_fields else params)[key] = value
     builder = resolve(sc.builder)
-    accepted = [p for p in inspect.signature(builder).parameters if p != "seed"]
+    accepted = [p for p in inspect.signature(builder).parameters if p not in ("seed", "device")]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise SpecError(f"scenario {sc_name!r} ({sc._path}): unknown parameter(s) {unknown}; allowed: "
@@ -154,14 +154,14 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
 
     started = time.perf_counter()
     seed_everything(cell.seed)
-    scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed)
+    scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
     seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
     model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes)
     impl = resolve(cell.impl)
     plugins = impl.build(impl.Params(**cell.strategy_params),
                          BuildContext(model, scenario, cell.seed, cell.device))
     adapted = {t.removeprefix("features.") for p in plugins for t in getattr(p, "targets", ())}
-    feature_cache = apply_feature_cache(scenario, model.features, adapted)
+    feature_cache = apply_feature_cache(scenario, model.features, adapted, cell.device)
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
                                 batch_size=cell.train.eval_batch_size)
     with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose

@@ -103,10 +103,11 @@ def _rotations(x: Tensor) -> tuple[Tensor, Tensor]:
 
 def pretrain_rotation(net: nn.Module, x: Tensor, epochs: int, seed: int, lr: float = 3e-3,
                       batch_size: int = 64) -> nn.Module:
-    """Train ``net`` (in place) to predict which of 4 rotations was applied to each image."""
+    """Train ``net`` (in place, on ``x``'s device) to predict which of 4 rotations was applied."""
     gen = torch.Generator().manual_seed(seed)
     xs, ys = _rotations(x)
-    head = nn.Linear(net.feat_dim, 4)
+    ys = ys.to(x.device)
+    head = nn.Linear(net.feat_dim, 4).to(x.device)
     opt = torch.optim.Adam([*net.parameters(), *head.parameters()], lr=lr)
     net.train()
     for _ in range(epochs):
@@ -218,12 +219,14 @@ def load_weights(net: nn.Module, path: str | Path) -> dict:
 
 
 def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30, seed: int = 0,
-                    width: int | None = None, weights: str | None = None) -> tuple[nn.Module, Tensor, dict]:
-    """A frozen backbone, its reference feature mean and its provenance.
+                    width: int | None = None, weights: str | None = None,
+                    device: str = "cpu") -> tuple[nn.Module, Tensor, dict]:
+    """A frozen backbone (on the CPU), its reference feature mean and its provenance.
 
-    With ``weights`` the user's file is loaded; otherwise the backbone is pre-trained by rotation
-    prediction on ``x_pretrain`` (images held out from every evaluated task, labels unused) and
-    cached by the hash of the recipe and the exact data.
+    With ``weights`` the user's file is loaded; otherwise the backbone is pre-trained on ``device``
+    by rotation prediction on ``x_pretrain`` (images held out from every evaluated task, labels
+    unused) and cached by the hash of the recipe (device type included: GPU and CPU arithmetic
+    differ in the last bits) and the exact data.
     """
     from safetensors.torch import load_file, save_file
 
@@ -235,7 +238,7 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
             reference = net.eval()(x_pretrain[:512]).mean(0)
         return net.eval(), reference, {"arch": arch, **net.config, **info, "pretext": None}
     recipe = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs,
-              "seed": seed, "source": source, "n_images": len(x_pretrain),
+              "seed": seed, "source": source, "n_images": len(x_pretrain), "device": torch.device(device).type,
               "data_sha256": hashlib.sha256(x_pretrain.numpy().tobytes()).hexdigest()}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / "backbones" / f"{arch}-{key}.safetensors"
@@ -247,11 +250,12 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
     else:
         with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
             torch.manual_seed(seed)
-            net = make_backbone(arch, in_channels, image_size, width)
-            pretrain_rotation(net, x_pretrain, epochs, seed)
+            net = make_backbone(arch, in_channels, image_size, width).to(device)
+            x_dev = x_pretrain.to(device)
+            pretrain_rotation(net, x_dev, epochs, seed)
             with torch.no_grad():
-                reference = torch.cat([net(x_pretrain[i:i + 512])
-                                       for i in range(0, len(x_pretrain), 512)]).mean(0)
+                reference = torch.cat([net(x_dev[i:i + 512]) for i in range(0, len(x_dev), 512)]).mean(0).cpu()
+            net.cpu()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
         save_file({**net.state_dict(), "reference_mean": reference}, str(tmp),

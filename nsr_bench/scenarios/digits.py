@@ -32,7 +32,7 @@ def _stratified_split(y: np.ndarray, fractions: tuple[float, float], rng: np.ran
 def digits_cyclic(tasks: int = 5, classes_per_task: int = 2, cycles: int = 3, shuffle: bool = False,
                   pretrain_fraction: float = 0.2, test_fraction: float = 0.3,
                   samples_per_class: int | None = None, pretrain_epochs: int = 30,
-                  split_seed: int = 0, *, seed: int = 0) -> Scenario:
+                  split_seed: int = 0, *, seed: int = 0, device: str = "cpu") -> Scenario:
     """Cyclic Split-Digits: ``tasks`` x ``classes_per_task`` classes, repeated ``cycles`` times."""
     from sklearn.datasets import load_digits
 
@@ -47,7 +47,7 @@ def digits_cyclic(tasks: int = 5, classes_per_task: int = 2, cycles: int = 3, sh
                                          np.random.default_rng(split_seed), samples_per_class)
     source = f"sklearn-digits held-out {pretrain_fraction:.0%} (split_seed={split_seed})"
     backbone, reference, provenance = obtain_backbone("small_cnn", x[pre], source, pretrain_epochs,
-                                                      seed=split_seed)
+                                                      seed=split_seed, device=device)
     y_t = torch.tensor(y, dtype=torch.long)
     task_list = []
     for j, classes in enumerate(groups):

@@ -35,10 +35,11 @@ def first_adapted_stage(backbone: nn.Module, adapted: set[str]) -> int:
     return len(backbone.STAGES)
 
 
-def prefix_key(backbone: nn.Module, end: int, x: Tensor) -> str:
-    """SHA-256 of what determines the prefix output: architecture, split point, prefix weights, input."""
-    h = hashlib.sha256(json.dumps({"arch": type(backbone).__name__, **backbone.config, "end": end},
-                                  sort_keys=True).encode())
+def prefix_key(backbone: nn.Module, end: int, x: Tensor, device: str = "cpu") -> str:
+    """SHA-256 of what determines the prefix output: architecture, split point, prefix weights, input,
+    and the device type that computes it."""
+    h = hashlib.sha256(json.dumps({"arch": type(backbone).__name__, **backbone.config, "end": end,
+                                   "device": torch.device(device).type}, sort_keys=True).encode())
     owned = [o for stage in backbone.STAGES[:end] for o in stage]
     for name, t in sorted(backbone.state_dict().items()):
         if any(name.startswith(o + ".") for o in owned):
@@ -64,21 +65,22 @@ def prefix_features(backbone: nn.Module, x: Tensor, end: int, batch_size: int = 
     return torch.cat(outs)
 
 
-def cached_prefix(backbone: nn.Module, x: Tensor, end: int) -> tuple[Tensor, bool]:
-    """``prefix_features`` from the disk cache when present; returns (features, was_a_hit).
+def cached_prefix(backbone: nn.Module, x: Tensor, end: int, device: str = "cpu") -> tuple[Tensor, bool]:
+    """``prefix_features`` computed on ``device``, or read from the disk cache when present;
+    returns (features on the CPU, was_a_hit).
 
     An unreadable cache file (truncated by a crash, foreign) is recomputed and replaced.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file, save_file
 
-    path = cache_dir() / "features" / f"{prefix_key(backbone, end, x)}.safetensors"
+    path = cache_dir() / "features" / f"{prefix_key(backbone, end, x, device)}.safetensors"
     if path.is_file():
         try:
             return load_file(str(path))["features"], True
         except (SafetensorError, KeyError, OSError):
             pass
-    feats = prefix_features(backbone, x, end)
+    feats = prefix_features(backbone.to(device), x.to(device), end).cpu()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     save_file({"features": feats.contiguous()}, str(tmp))
@@ -86,7 +88,7 @@ def cached_prefix(backbone: nn.Module, x: Tensor, end: int) -> tuple[Tensor, boo
     return feats, False
 
 
-def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str]) -> dict:
+def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str], device: str = "cpu") -> dict:
     """Replace the scenario's inputs by cached prefix outputs and start ``backbone`` after the prefix.
 
     ``backbone`` is the model's own copy (``model.features``); ``adapted`` holds the backbone-relative
@@ -99,8 +101,8 @@ def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str]) -> dic
         return {"used": False, "reason": "the first backbone stage is adapted or trainable"}
     hits = 0
     for task in scenario.tasks:
-        task.x_train, hit_train = cached_prefix(backbone, task.x_train, end)
-        task.x_test, hit_test = cached_prefix(backbone, task.x_test, end)
+        task.x_train, hit_train = cached_prefix(backbone, task.x_train, end, device)
+        task.x_test, hit_test = cached_prefix(backbone, task.x_test, end, device)
         hits += hit_train + hit_test
     backbone.start = end
     return {"used": True, "prefix_stages": end, "of_stages": len(backbone.STAGES),

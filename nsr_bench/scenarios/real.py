@@ -50,7 +50,7 @@ def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Te
         raise ValueError("no images left for backbone pre-training: raise pretrain_fraction or give weights")
     net, reference, provenance = obtain_backbone(backbone["arch"], x_pretrain, pretrain_source,
                                                  backbone["epochs"], backbone["seed"], backbone["width"],
-                                                 backbone["weights"])
+                                                 backbone["weights"], backbone["device"])
     order, recurrence = cyclic_order(len(tasks), cycles, shuffle, np.random.default_rng(seed))
     info = {**info, "backbone": provenance, "data_root": str(data_root() or ""), "n_pretrain": len(x_pretrain),
             "n_train": int(sum(len(t.y_train) for t in tasks)), "n_test": int(sum(len(t.y_test) for t in tasks))}
@@ -61,7 +61,8 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
                  shuffle: bool = False, samples_per_class: int | None = 200, test_per_class: int | None = 100,
                  image_size: int = 32, channels: int | None = None, backbone: str = "small_cnn",
                  width: int | None = None, pretrain_fraction: float = 0.2, pretrain_epochs: int = 15,
-                 weights: str | None = None, split_seed: int = 0, *, seed: int = 0) -> Scenario:
+                 weights: str | None = None, split_seed: int = 0, *, seed: int = 0,
+                 device: str = "cpu") -> Scenario:
     """Cyclic Split-``source``: disjoint groups of ``classes_per_task`` classes, ``cycles`` cycles."""
     train, test = _load_pair(source, samples_per_class, test_per_class, image_size, channels,
                              pretrain_fraction, split_seed)
@@ -75,7 +76,8 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
         task_list.append(Task(j, classes, train.x[tr], train.y[tr], test.x[te], test.y[te]))
     info = {"source": source, "samples_per_class": samples_per_class, "test_per_class": test_per_class,
             "image_size": image_size, "channels": int(train.x.shape[1])}
-    bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": split_seed}
+    bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": split_seed,
+          "device": device}
     return _finish(f"split_{source}_cyclic", task_list, train.num_classes, x_pre,
                    f"{source} held-out {pretrain_fraction:.0%} train images (labels unused)",
                    cycles, shuffle, seed, bb, info)
@@ -85,7 +87,7 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
                   samples_per_class: int | None = 100, test_per_class: int | None = 50, image_size: int = 32,
                   channels: int = 3, backbone: str = "small_cnn", width: int | None = None,
                   pretrain_fraction: float = 0.2, pretrain_epochs: int = 15, weights: str | None = None,
-                  split_seed: int = 0, *, seed: int = 0) -> Scenario:
+                  split_seed: int = 0, *, seed: int = 0, device: str = "cpu") -> Scenario:
     """One task per domain (dataset), each with its own classes, inputs brought to one shape.
 
     ``domains`` is a list of ``{"source": name, "classes": n or [class ids]}`` (default: at most 10
@@ -117,7 +119,8 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
     names = "+".join(d["source"] for d in domains)
     info = {"domains": domains, "samples_per_class": samples_per_class, "test_per_class": test_per_class,
             "image_size": image_size, "channels": channels}
-    bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": split_seed}
+    bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": split_seed,
+          "device": device}
     return _finish("heterogeneous", task_list, offset, torch.cat(held),
                    f"{names} held-out {pretrain_fraction:.0%} train images (labels unused)",
                    cycles, shuffle, seed, bb, info)

@@ -47,3 +47,15 @@ def test_backbone_pretraining_data_is_disjoint_and_cached(tiny_scenario):
     for a, b in zip(again.backbone.state_dict().values(), tiny_scenario.backbone.state_dict().values(),
                     strict=True):
         assert torch.equal(a, b)
+
+
+def test_backbone_cache_is_keyed_by_the_pretraining_device(tiny_scenario):
+    """A backbone pre-trained on one device type is never silently reused for another: the device is
+    part of the recipe (and so of the cache key); ``meta`` stands in for an accelerator here."""
+    from nsr_bench.scenarios.backbones import obtain_backbone
+
+    x = torch.zeros(4, 1, 8, 8)
+    _, _, on_cpu = obtain_backbone("small_cnn", x, "zeros", epochs=1)
+    assert on_cpu["device"] == "cpu" and tiny_scenario.info["backbone"]["device"] == "cpu"
+    with pytest.raises(NotImplementedError):  # a different key: a miss, so it tries to pre-train on meta
+        obtain_backbone("small_cnn", x, "zeros", epochs=1, device="meta")
