@@ -8,7 +8,7 @@ import torch
 
 from benchmarks import common
 from nsr_bench.nsr.bank import BankEntry, EntryMeta, TaskKnowledgeBank
-from nsr_bench.nsr.compress import compress
+from nsr_bench.nsr.compress import compress, compress_factors
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,9 @@ def test_bank_recall(benchmark, n):
 
 
 def test_svd_compression_per_task(benchmark):
-    deltas = [torch.randn(32, 16 * 9), torch.randn(64, 512)]  # the SmallCNN's conv2 and fc updates
-    benchmark(lambda: [compress(d, energy=0.99) for d in deltas])
+    """Low-rank compression of the SmallCNN's conv2 and fc LoRA updates (rank 4), as NSR runs it."""
+    factors = [(torch.randn(32, 4), torch.randn(4, 16 * 9)), (torch.randn(64, 4), torch.randn(4, 512))]
+    benchmark(lambda: [compress_factors(a, b, (len(a), b.shape[1]), 0.99) for a, b in factors])
 
 
 def test_default_cell_end_to_end(benchmark, tmp_path):
