@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 from avalanche.core import SupervisedPlugin
 from torch import Tensor
 
 from nsr_bench.metrics.core import Curve
 from nsr_bench.nsr.plugin import mask_logits
+from nsr_bench.training.inference import batched, evaluating
 
 
 class AccuracyRecorder(SupervisedPlugin):
@@ -85,21 +85,15 @@ class AccuracyRecorder(SupervisedPlugin):
     def after_training_exp(self, strategy, **kwargs):
         self.train_seconds += time.perf_counter() - self._started
 
-    @torch.no_grad()
     def _point(self, strategy) -> None:
         curve = self.curves[-1]
         x, y, classes = self.test_sets[curve.task]
-        if x.device != strategy.device:  # moved once, not at every point
-            self.test_sets[curve.task] = x, y, classes = x.to(strategy.device), y.to(strategy.device), classes
-        model = strategy.model
-        was_training = model.training
-        model.eval()
-        hits = 0
-        for i in range(0, len(x), self.batch_size):
-            logits = model(x[i:i + self.batch_size])
-            if self.mask:
-                logits = mask_logits(logits, classes)
-            hits += int((logits.argmax(1) == y[i:i + self.batch_size]).sum())
-        model.train(was_training)
+        # kept on the device: copied at the first point, a no-op ``to`` afterwards
+        self.test_sets[curve.task] = x, y, classes = x.to(strategy.device), y.to(strategy.device), classes
+        with evaluating(strategy.model) as model:
+            logits = batched(model, x, self.batch_size)
+        if self.mask:
+            logits = mask_logits(logits, classes)
+        hits = int((logits.argmax(1) == y).sum())
         curve.steps.append(self._step)
         curve.acc.append(hits / len(x))

@@ -8,23 +8,17 @@ Bank can route test batches without task ids.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from nsr_bench.nsr.lora import adapters_disabled
+from nsr_bench.training.inference import batched, evaluating
 
 
-@torch.no_grad()
 def frozen_features(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor:
     """Features of ``model.features`` with every adapter switched off, in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        with adapters_disabled(model):
-            return torch.cat([model.features(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-    finally:
-        model.train(was_training)
+    with evaluating(model), adapters_disabled(model):
+        return batched(model.features, x, batch_size)
 
 
 def task_embedding(model: nn.Module, x: Tensor, reference: Tensor | None = None) -> Tensor:

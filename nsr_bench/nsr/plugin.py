@@ -27,6 +27,7 @@ from nsr_bench.nsr.compress import compress_factors
 from nsr_bench.nsr.distill import kd_from_log_probs, kd_loss, teacher_log_probs
 from nsr_bench.nsr.embed import task_embedding
 from nsr_bench.nsr.lora import LoRALayer, attach_lora, lora_layers
+from nsr_bench.training.inference import batched, evaluating
 from nsr_bench.training.loader import TensorBatchLoader, sample_experience
 
 INFERENCE_MODES = ("oracle", "agnostic")
@@ -237,17 +238,14 @@ class NSRPlugin(SupervisedPlugin):
         x, y = sample_experience(experience, self.embed_samples, self.sampler)
         return x.to(device), y.to(device)
 
-    @torch.no_grad()
     def _precompute_teacher(self, model: nn.Module, loader) -> tuple[TensorBatchLoader, Tensor, Tensor] | None:
         """The teacher's log-probabilities on the prior classes for every sample of a tensor loader:
         the model as it is before the allocation, run once per experience instead of once per epoch
         (same numbers: it is frozen). Returns (loader, the prior classes as an index tensor, them)."""
         if not isinstance(loader, TensorBatchLoader):
             return None
-        was_training = model.training
-        model.eval()
-        logits = torch.cat([model(loader.x[i:i + 512]) for i in range(0, len(loader.x), 512)])
-        model.train(was_training)
+        with evaluating(model):
+            logits = batched(model, loader.x)
         prior = torch.tensor(self._prior, device=logits.device)
         return loader, prior, teacher_log_probs(logits, prior, self.temperature)
 
@@ -281,11 +279,8 @@ class NSRPlugin(SupervisedPlugin):
         generator_state = self.generator.get_state()
         rng_state = torch.get_rng_state()
         self._apply(model, decision, touch=False)
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             logits = model(x)
-        model.train(was_training)
         self._restore(model, saved)
         self.generator.set_state(generator_state)
         torch.set_rng_state(rng_state)
@@ -333,10 +328,8 @@ class NSRPlugin(SupervisedPlugin):
         head_w = model.head.weight[classes].detach().cpu().to(cast).clone()
         head_b = model.head.bias[classes].detach().cpu().to(cast).clone()
         x, y = self._sample(experience, device)
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             logits = model(x)
-        model.train()
         if self.mask:
             logits = mask_logits(logits, self._classes)
         accuracy = float((logits.argmax(1) == y).float().mean())

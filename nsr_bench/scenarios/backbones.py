@@ -18,6 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from nsr_bench.training.inference import batched, evaluating
+
 
 class StagedBackbone(nn.Module):
     """A backbone whose forward is a fixed sequence of stages, so that it can start part-way.
@@ -93,6 +95,17 @@ class AdapterNet(nn.Module):
 
 def cache_dir() -> Path:
     return Path(os.environ.get("NSR_CACHE_DIR") or Path.home() / ".cache" / "nsr-bench")
+
+
+def save_atomic(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write a safetensors cache file through a per-process temporary file and a rename, so that a
+    concurrent or killed writer never leaves a half-written file under the final name."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    tmp.replace(path)
 
 
 def _rotations(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -228,7 +241,7 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
     unused) and cached by the hash of the recipe (device type included: GPU and CPU arithmetic
     differ in the last bits) and the exact data.
     """
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     in_channels, image_size = x_pretrain.shape[1], x_pretrain.shape[-1]
     net = make_backbone(arch, in_channels, image_size, width)
@@ -253,13 +266,9 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
             net = make_backbone(arch, in_channels, image_size, width).to(device)
             x_dev = x_pretrain.to(device)
             pretrain_rotation(net, x_dev, epochs, seed)
-            with torch.no_grad():
-                reference = torch.cat([net(x_dev[i:i + 512]) for i in range(0, len(x_dev), 512)]).mean(0).cpu()
+            with evaluating(net):
+                reference = batched(net, x_dev).mean(0).cpu()
             net.cpu()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-        save_file({**net.state_dict(), "reference_mean": reference}, str(tmp),
-                  metadata={"recipe": json.dumps(recipe)})
-        tmp.replace(path)
+        save_atomic({**net.state_dict(), "reference_mean": reference}, path, {"recipe": json.dumps(recipe)})
         cached = False
     return net.eval(), reference, {**recipe, "cache_key": key, "loaded_from_cache": cached}

@@ -17,7 +17,8 @@ import os
 import torch
 from torch import Tensor, nn
 
-from nsr_bench.scenarios.backbones import cache_dir
+from nsr_bench.scenarios.backbones import cache_dir, save_atomic
+from nsr_bench.training.inference import batched, evaluating
 
 
 def enabled() -> bool:
@@ -50,19 +51,15 @@ def prefix_key(backbone: nn.Module, end: int, x: Tensor, device: str = "cpu") ->
     return h.hexdigest()[:24]
 
 
-@torch.no_grad()
 def prefix_features(backbone: nn.Module, x: Tensor, end: int, batch_size: int = 512) -> Tensor:
     """Outputs of the backbone's first ``end`` stages (eval mode), computed in batches."""
-    was_training = backbone.training
-    backbone.eval()
-    outs = []
-    for i in range(0, len(x), batch_size):
-        h = x[i:i + batch_size]
+    def prefix(h: Tensor) -> Tensor:
         for stage in range(end):
             h = backbone.stage(stage, h)
-        outs.append(h)
-    backbone.train(was_training)
-    return torch.cat(outs)
+        return h
+
+    with evaluating(backbone):
+        return batched(prefix, x, batch_size)
 
 
 def cached_prefix(backbone: nn.Module, x: Tensor, end: int, device: str = "cpu") -> tuple[Tensor, bool]:
@@ -72,7 +69,7 @@ def cached_prefix(backbone: nn.Module, x: Tensor, end: int, device: str = "cpu")
     An unreadable cache file (truncated by a crash, foreign) is recomputed and replaced.
     """
     from safetensors import SafetensorError
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     path = cache_dir() / "features" / f"{prefix_key(backbone, end, x, device)}.safetensors"
     if path.is_file():
@@ -81,10 +78,7 @@ def cached_prefix(backbone: nn.Module, x: Tensor, end: int, device: str = "cpu")
         except (SafetensorError, KeyError, OSError):
             pass
     feats = prefix_features(backbone.to(device), x.to(device), end).cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    save_file({"features": feats.contiguous()}, str(tmp))
-    tmp.replace(path)
+    save_atomic({"features": feats}, path)
     return feats, False
 
 

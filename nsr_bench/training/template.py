@@ -39,8 +39,8 @@ class TensorTemplate(SupervisedTemplate):
         tensors = getattr(self.experience, "tensors", None)
         if tensors is None or self.adapted_dataset is not self._pristine:
             return False
-        if tensors[0].device != self.device:  # moved once; later loaders and samples reuse the copy
-            self.experience.tensors = tensors = tuple(t.to(self.device) for t in tensors)
+        # kept on the device: copied once, a no-op ``to`` for later loaders and samples
+        self.experience.tensors = tensors = tuple(t.to(self.device) for t in tensors)
         self.dataloader = TensorBatchLoader(*tensors, int(self.experience.task_label), batch_size, shuffle,
                                             self.device)
         return True
