@@ -1,0 +1,64 @@
+"""Pinned metrics of reference cells: a refactor that should not change behaviour must reproduce them.
+
+``python -m tests.pinned`` rewrites ``tests/data/pinned_cells.json`` from the current code (do it only in
+a commit that names why the numbers move); ``tests/test_pinned.py`` compares a fresh run with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+PINNED = Path(__file__).parent / "data" / "pinned_cells.json"
+# the default run at full size, and every strategy in its tiny test configuration
+DEFAULT_CELLS = [("digits_cyclic", s, False) for s in ("nsr", "fresh", "carry")]
+METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "fwt", "recovery_steps_mean", "regret",
+           "bank_mb_total", "routing_acc")
+THREADS = 1
+
+
+def compute(scenario: str, strategy: str, test: bool) -> dict:
+    """Summary metrics and accuracy matrices of one cell, computed now (seed 0, CPU, one thread)."""
+    import torch
+
+    from nsr_bench.runner import execute_cell, resolve_cell
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        cell = resolve_cell(scenario, strategy, seed=0, device="cpu", test=test)
+        summary, _, rows, curve_rows, _ = execute_cell(cell)
+    finally:
+        torch.set_num_threads(threads)
+    matrix = [[r["mode"], r["experience"], r["task"], r["acc"]] for r in rows]
+    return {"metrics": {k: summary[k] for k in METRICS}, "matrix": matrix,
+            "curves": [c["acc"] for c in curve_rows]}
+
+
+def key(scenario: str, strategy: str, test: bool) -> str:
+    return f"{scenario}|{strategy}|{'test' if test else 'full'}"
+
+
+def same(a, b) -> bool:
+    """Equal, with NaN equal to NaN (an accuracy-matrix cell before a task is seen)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def main() -> None:
+    from nsr_bench import registry
+
+    cells = DEFAULT_CELLS + [("digits_cyclic", s, True) for s in sorted(registry.strategies())]
+    pinned = {key(*c): compute(*c) for c in cells}
+    PINNED.write_text(json.dumps(pinned, indent=0, sort_keys=True))
+    print(f"wrote {PINNED} ({len(pinned)} cells)")
+
+
+if __name__ == "__main__":
+    main()
