@@ -8,13 +8,12 @@ import warnings
 
 import torch
 
-from nsr_bench.nsr.allocation import SimilarityRule
-from nsr_bench.nsr.bank import TaskKnowledgeBank
+from nsr_bench.models.adapter_net import AdapterNet
 from nsr_bench.nsr.lora import attach_lora
-from nsr_bench.nsr.plugin import NSRPlugin
-from nsr_bench.scenarios.backbones import AdapterNet
+from nsr_bench.plugins.lora_adapters import LoRAAdapters
+from nsr_bench.runner import BuildContext
 from nsr_bench.scenarios.digits import digits_cyclic
-from nsr_bench.strategies.heuristics import Carry
+from nsr_bench.strategies import nsr
 
 EPOCHS, BATCH = 4, 32
 torch.set_flush_denormal(True)  # the numerics every cell runs with (runner.flushed_subnormals), for every loop
@@ -26,7 +25,7 @@ def scenario():
 
 def model(sc) -> AdapterNet:
     torch.manual_seed(0)
-    return AdapterNet(copy.deepcopy(sc.backbone), sc.num_classes)
+    return AdapterNet(copy.deepcopy(sc.backbone), sc.num_classes, sc.task_classes())
 
 
 class StepTimes(list):
@@ -58,8 +57,9 @@ def bare_loop(sc):
     return run
 
 
-def avalanche_strategy(sc, plugin: NSRPlugin):
-    """One experience of training per call through our loop; ``.steps`` collects the step times."""
+def avalanche_strategy(sc, make_plugins):
+    """One experience of training per call through our loop (``make_plugins(model)`` gives the plugins);
+    ``.steps`` collects the step times."""
     from avalanche.core import SupervisedPlugin
     from avalanche.training.plugins import EvaluationPlugin
 
@@ -71,7 +71,7 @@ def avalanche_strategy(sc, plugin: NSRPlugin):
         evaluator = EvaluationPlugin(loggers=[])
     strategy = TensorTemplate(model=net, optimizer=torch.optim.Adam(net.parameters(), lr=1e-2),
                               criterion=torch.nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=EPOCHS,
-                              device="cpu", plugins=[plugin], evaluator=evaluator)
+                              device="cpu", plugins=make_plugins(net), evaluator=evaluator)
     stream = sc.benchmark().train_stream
     strategy.train(stream[0], num_workers=0)  # a prior task, so distillation has classes to protect
     exp = stream[1]
@@ -94,14 +94,13 @@ def avalanche_strategy(sc, plugin: NSRPlugin):
 
 def lora_strategy(sc):
     """Plain LoRA training through Avalanche: one adapter, no Bank, no distillation."""
-    return avalanche_strategy(sc, NSRPlugin(Carry(), None, model(sc).lora_targets, distill_lambda=0.0))
+    return avalanche_strategy(sc, lambda net: [LoRAAdapters(net.lora_targets)])
 
 
 def nsr_strategy(sc, distill: float = 1.0):
     """NSR: similarity allocation with the Bank (compress + reserve every experience)."""
-    plugin = NSRPlugin(SimilarityRule(), TaskKnowledgeBank(), model(sc).lora_targets, distill_lambda=distill,
-                       reference=sc.reference)
-    return avalanche_strategy(sc, plugin)
+    params = nsr.Params(distill_lambda=distill)
+    return avalanche_strategy(sc, lambda net: nsr.build(params, BuildContext(net, sc, 0, "cpu")))
 
 
 DEFAULT_CELLS = ("nsr", "fresh", "carry")  # what ``nsr-bench run`` runs by default

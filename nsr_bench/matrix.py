@@ -1,8 +1,8 @@
 """The ablation matrix: a factorial over strategy parameters x scenarios x seeds, run resumably.
 
 A matrix spec (YAML, see ``matrices/``) names a base ``strategy`` whose parameters the
-``factors`` override, the ``scenarios`` and ``seeds``, and a ``reference`` combination for paired
-comparisons. Expansion resolves every cell through the same validation as ``nsr-bench run``;
+``factors`` override (a ``strategy`` factor varies the method itself, e.g. the allocation rule), the
+``scenarios`` and ``seeds``, and a ``reference`` combination for paired comparisons. Expansion resolves every cell through the same validation as ``nsr-bench run``;
 incompatible combinations (e.g. the similarity rule with the Bank off) are skipped with the
 validation message as the reason. Finished cells (by config hash) are never rerun.
 """
@@ -28,7 +28,8 @@ METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "r
 class MatrixSpec(Strict):
     name: str
     description: str = ""
-    strategy: str = Field(description="base strategy spec whose parameters the factors override")
+    strategy: str = Field("", description="base strategy spec whose parameters the factors override "
+                          "(optional when a `strategy` factor names the methods)")
     scenarios: list[str] = Field(min_length=1)
     seeds: list[int] = Field([0], min_length=1)
     factors: dict[str, list[Any]] = Field(description="parameter -> values; the matrix is their product")
@@ -59,7 +60,8 @@ def expand(spec: MatrixSpec, device: str = "cpu") -> tuple[list[Cell], list[tupl
     cells, skipped = [], []
     for values in itertools.product(*(spec.factors[k] for k in keys)):
         combo = dict(zip(keys, values, strict=True))
-        selector = format_selector(spec.strategy, combo)
+        params = {k: v for k, v in combo.items() if k != "strategy"}
+        selector = format_selector(combo.get("strategy", spec.strategy), params)
         for scenario in spec.scenarios:
             try:
                 resolved = [resolve_cell(scenario, selector, seed, device, spec.test) for seed in spec.seeds]

@@ -128,13 +128,12 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
         status = {CellPruned: "pruned", KeyboardInterrupt: "interrupted"}.get(type(exc), "failed")
         store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise
-    store.write(cell, documents, rows, curve_rows, bank.to_bytes() if bank is not None else None,
-                run_id=run_id, force=force)
+    store.write(cell, documents, rows, curve_rows, bank, run_id=run_id, force=force)
     return summary
 
 
 def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=()):
-    """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, bank).
+    """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, Bank bytes or None).
 
     ``extra_plugins`` (Avalanche plugins, e.g. an audit) join the loop without changing the cell."""
     with flushed_subnormals():
@@ -147,8 +146,8 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
 
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
-    from nsr_bench.nsr.plugin import INFERENCE_MODES, NSRPlugin
-    from nsr_bench.scenarios.backbones import AdapterNet
+    from nsr_bench.models.adapter_net import AdapterNet
+    from nsr_bench.plugins.reporting import EVALUATION_MODES, adapted_modules, collect
     from nsr_bench.scenarios.feature_cache import apply_feature_cache
     from nsr_bench.training.template import TensorTemplate
 
@@ -156,11 +155,11 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     seed_everything(cell.seed)
     scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
     seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
-    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes)
+    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes, scenario.task_classes())
     impl = resolve(cell.impl)
     plugins = impl.build(impl.Params(**cell.strategy_params),
                          BuildContext(model, scenario, cell.seed, cell.device))
-    adapted = {t.removeprefix("features.") for p in plugins for t in getattr(p, "targets", ())}
+    adapted = {t.removeprefix("features.") for t in adapted_modules(plugins)}
     feature_cache = apply_feature_cache(scenario, model.features, adapted, cell.device)
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
                                 batch_size=cell.train.eval_batch_size)
@@ -174,14 +173,10 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
         train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
         plugins=[*plugins, FiniteLossGuard(), recorder, *extra_plugins], evaluator=evaluator)
     bm = scenario.benchmark()
-    nsr = next((p for p in plugins if isinstance(p, NSRPlugin)), None)
 
     def evaluate() -> None:
-        for mode in INFERENCE_MODES:
-            recorder.mode = mode
-            if nsr is not None:
-                nsr.inference = mode
-            strategy.eval(bm.test_stream, num_workers=0)
+        for mode in EVALUATION_MODES:
+            strategy.eval(bm.test_stream, num_workers=0, mode=mode)
 
     evaluate()
     for i, exp in enumerate(bm.train_stream, 1):
@@ -193,31 +188,30 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
             seen = sorted(set(scenario.order[:i]))
             on_experience(i, float(np.mean([recorder.rows["oracle"][-1][j] for j in seen])))
     wall = time.perf_counter() - started
-    summary, documents, rows = summarize(cell, scenario, recorder, nsr, wall)
+    report = collect(plugins)
+    summary, documents, rows = summarize(cell, scenario, recorder, report, wall)
     documents["manifest"] = {
         "cell": cell.model_dump(mode="json"), "hash": cell.hash, "seed": cell.seed,
         "versions": versions(), "device": cell.device, "scenario_info": scenario.info,
         "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
         "timings": {"wall_s": wall, "train_s": recorder.train_seconds}, "feature_cache": feature_cache,
-        "decisions": nsr.decisions if nsr else [],
-        "rule_history": getattr(nsr.rule, "history", None) if nsr else None,
+        "decisions": [], "rule_history": None, **report.manifest,
         "recovery": documents.pop("curves")["recovery"],
     }
     curve_rows = [{"experience": c.experience, "task": c.task, "recurrence": c.recurrence, "step": st, "acc": a}
                   for c in recorder.curves for st, a in zip(c.steps, c.acc, strict=True)]
-    return summary, documents, rows, curve_rows, nsr.bank if nsr else None
+    return summary, documents, rows, curve_rows, report.artifacts.get("bank")
 
 
-def summarize(cell: CellSpec, scenario, recorder, nsr, wall: float) -> tuple[dict, dict, list[dict]]:
-    """The summary (DESIGN.md section 5), the JSON documents and the long accuracy-matrix rows."""
+def summarize(cell: CellSpec, scenario, recorder, report, wall: float) -> tuple[dict, dict, list[dict]]:
+    """The summary (metrics defined in docs/design.md), the JSON documents and the long accuracy-matrix
+    rows; ``report`` is the plugins' merged :class:`~nsr_bench.plugins.reporting.PluginReport`."""
     from nsr_bench.metrics import core
 
     tasks = scenario.order
     R = recorder.matrix("oracle")
     recovery = core.recovery_steps(recorder.curves, cell.train.tol)
     regret = core.regret_per_cycle(recorder.curves)
-    bank = nsr.bank if nsr is not None else None
-    bank_bytes = bank.nbytes if bank is not None else 0
     summary = {
         "strategy": cell.strategy, "scenario": cell.scenario, "seed": cell.seed, "hash": cell.hash,
         "acc": core.average_accuracy(R),
@@ -227,9 +221,9 @@ def summarize(cell: CellSpec, scenario, recorder, nsr, wall: float) -> tuple[dic
         "recovery_steps_mean": float(np.mean([r["steps"] for r in recovery])) if recovery else None,
         "recovery_censored": sum(r["censored"] for r in recovery),
         "regret": float(sum(regret)), "regret_per_cycle": regret,
-        "bank_mb_per_task": bank_bytes / len(bank) / 1e6 if bank is not None and len(bank) else 0.0,
-        "bank_mb_total": bank_bytes / 1e6,
-        "routing_acc": nsr.routing_accuracy() if nsr is not None else None,
+        "bank_mb_per_task": 0.0, "bank_mb_total": 0.0, "routing_acc": None,
+        **report.summary,
+        "memory_mb": report.retained_bytes / 1e6,
         "wall_s": wall,
         "train_samples_per_s": recorder.train_samples / max(recorder.train_seconds, 1e-9),
     }

@@ -26,12 +26,13 @@ def test_paper_ablation_expands_and_skips_what_cannot_recall():
     cells, skipped = expand(spec)
     assert len(cells) == (2 * 6 * 2 - 4) * 3  # 24 combinations, 4 impossible, 3 seeds
     assert sorted(label for label, _ in skipped) == [
-        'bank=false,rule="rl",distill_lambda=0.0', 'bank=false,rule="rl",distill_lambda=1.0',
-        'bank=false,rule="similarity",distill_lambda=0.0', 'bank=false,rule="similarity",distill_lambda=1.0']
+        'strategy="nsr",bank=false,distill_lambda=0.0', 'strategy="nsr",bank=false,distill_lambda=1.0',
+        'strategy="rl",bank=false,distill_lambda=0.0', 'strategy="rl",bank=false,distill_lambda=1.0']
     assert all("set bank=true" in reason for _, reason in skipped)
     assert len({c.spec.hash for c in cells}) == len(cells)
-    params = {(c.combo["bank"], c.combo["rule"]): c.spec.strategy_params for c in cells}
-    assert params[(False, "round_robin")]["bank"] is False and params[(True, "rl")]["rule"] == "rl"
+    params = {(c.combo["bank"], c.combo["strategy"]): c.spec for c in cells}
+    assert params[(False, "round_robin")].strategy_params["bank"] is False
+    assert params[(True, "rl")].impl == "nsr_bench.strategies.rl"
 
 
 def test_any_factorial_and_bad_specs(tmp_path):
@@ -53,9 +54,9 @@ def test_summary_pairs_every_cell_with_the_reference_by_seed():
     fake = [{"acc": 0.5 + 0.1 * c.combo["bank"] + 0.01 * c.spec.seed, "recovery_steps_mean": 1.0 * c.spec.seed}
             for c in cells]
     rows = {r["cell"]: r for r in summary_table(cells, fake, spec.reference)}
-    assert rows['bank=false,rule="carry"']["d_acc"] == pytest.approx(-0.1)
-    assert "d_acc" not in rows['bank=true,rule="fresh"']
-    assert rows['bank=true,rule="carry"']["acc"] == pytest.approx(0.605)
+    assert rows['strategy="carry",bank=false']["d_acc"] == pytest.approx(-0.1)
+    assert "d_acc" not in rows['strategy="fresh",bank=true']
+    assert rows['strategy="carry",bank=true']["acc"] == pytest.approx(0.605)
 
 
 def wait_for(predicate, timeout: float, what: str):

@@ -80,7 +80,7 @@ def test_bank_inspect_reads_a_bank_and_rejects_junk(tmp_path, capsys):
 def test_concurrent_local_processes_never_lose_or_duplicate_rows(tmp_path):
     spec = tmp_path / "four.yaml"
     spec.write_text("name: four\nstrategy: nsr\nscenarios: [digits_cyclic]\nseeds: [0]\ntest: true\n"
-                    "factors:\n  bank: [true, false]\n  rule: [fresh, carry]\n")
+                    "factors:\n  strategy: [fresh, carry]\n  bank: [true, false]\n")
     cmd = [sys.executable, "-m", "nsr_bench.cli", "matrix", str(spec), "--results", str(tmp_path)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]

@@ -1,10 +1,11 @@
 """AccuracyRecorder: our own Avalanche plugin recording the accuracy matrix and recovery curves.
 
-Rows of the accuracy matrix come from ``strategy.eval(test_stream)`` (one row per call, per
-inference mode, one column per distinct task). Recovery curves are measured inside training: the
-current task's test set is evaluated at interval 0 (after allocation, before any update) and every
-``eval_every`` optimizer steps, with the logits masked exactly as the strategy's plugins mask them.
-Training time and samples are counted with the curve evaluations excluded.
+Rows of the accuracy matrix come from ``strategy.eval(test_stream, mode=...)`` (one row per call, per
+evaluation mode, one column per distinct task): in ``oracle`` mode predictions are restricted to the
+sample's task (the model's task-masked head); in ``agnostic`` mode they are the argmax over whatever
+the strategy outputs. Recovery curves are measured inside training: the current task's test set is
+evaluated at interval 0 (after allocation, before any update) and every ``eval_every`` optimizer steps,
+task-masked. Training time and samples are counted with the curve evaluations excluded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from avalanche.core import SupervisedPlugin
 from torch import Tensor
 
 from nsr_bench.metrics.core import Curve
-from nsr_bench.nsr.plugin import mask_logits
 from nsr_bench.training.inference import batched, evaluating
 
 
@@ -26,17 +26,15 @@ class AccuracyRecorder(SupervisedPlugin):
     Args:
         test_sets: per distinct task id, its test inputs, labels and classes.
         eval_every: optimizer steps between two points of a recovery curve.
-        mask: evaluate curves with logits masked to the task's classes (task-incremental).
         batch_size: evaluation batch size for the curves.
     """
 
     def __init__(self, test_sets: dict[int, tuple[Tensor, Tensor, list[int]]], eval_every: int,
-                 mask: bool = True, batch_size: int = 512):
+                 batch_size: int = 512):
         super().__init__()
         if eval_every < 1:
             raise ValueError(f"eval_every must be >= 1 optimizer step, got {eval_every}")
-        self.test_sets, self.eval_every, self.mask, self.batch_size = test_sets, eval_every, mask, batch_size
-        self.mode = "oracle"
+        self.test_sets, self.eval_every, self.batch_size = test_sets, eval_every, batch_size
         self.rows: dict[str, list[list[float]]] = {}
         self.curves: list[Curve] = []
         self.train_seconds = 0.0
@@ -49,18 +47,21 @@ class AccuracyRecorder(SupervisedPlugin):
     def before_eval(self, strategy, **kwargs):
         self._counts = {}
 
-    def after_eval_iteration(self, strategy, **kwargs):
+    def after_eval_iteration(self, strategy, mode: str = "oracle", **kwargs):
         task = int(strategy.experience.task_label)
-        hits = int((strategy.mb_output.argmax(1) == strategy.mb_y).sum())
+        logits = strategy.mb_output
+        if mode == "oracle":
+            logits = strategy.model.head.mask_task(logits, task)
+        hits = int((logits.argmax(1) == strategy.mb_y).sum())
         counts = self._counts.setdefault(task, [0, 0])
         counts[0] += hits
         counts[1] += len(strategy.mb_y)
 
-    def after_eval(self, strategy, **kwargs):
+    def after_eval(self, strategy, mode: str = "oracle", **kwargs):
         row = [float("nan")] * len(self.test_sets)
         for task, (hits, total) in self._counts.items():
             row[task] = hits / total
-        self.rows.setdefault(self.mode, []).append(row)
+        self.rows.setdefault(mode, []).append(row)
 
     def matrix(self, mode: str = "oracle") -> np.ndarray:
         return np.asarray(self.rows[mode], dtype=float)
@@ -91,9 +92,7 @@ class AccuracyRecorder(SupervisedPlugin):
         # kept on the device: copied at the first point, a no-op ``to`` afterwards
         self.test_sets[curve.task] = x, y, classes = x.to(strategy.device), y.to(strategy.device), classes
         with evaluating(strategy.model) as model:
-            logits = batched(model, x, self.batch_size)
-        if self.mask:
-            logits = mask_logits(logits, classes)
+            logits = model.head.mask_task(batched(model, x, self.batch_size), curve.task)
         hits = int((logits.argmax(1) == y).sum())
         curve.steps.append(self._step)
         curve.acc.append(hits / len(x))

@@ -164,13 +164,13 @@ def ablation(res: Results, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     cells = res.cells
-    if cells.empty or "param.rule" not in cells or "param.bank" not in cells:
-        raise NoData("the ablation needs cells of the adapter-allocation strategies (rule, bank)")
-    data = cells.dropna(subset=["param.rule", "param.bank"]).copy()
+    if cells.empty or "param.bank" not in cells:
+        raise NoData("the ablation needs cells of the allocation strategies (each rule with bank on/off)")
+    data = cells.dropna(subset=["param.bank"]).copy()
     data["Bank"] = data["param.bank"].map({True: "on", False: "off"})
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ["recovery_steps_mean", "acc"], strict=True):
-        sns.barplot(data=data, x="param.rule", y=metric, hue="Bank", hue_order=["on", "off"], errorbar=("ci", 95),
+        sns.barplot(data=data, x="strategy", y=metric, hue="Bank", hue_order=["on", "off"], errorbar=("ci", 95),
                     ax=ax)
         ax.set_xlabel("allocation rule")
         ax.tick_params(axis="x", rotation=30)

@@ -39,6 +39,10 @@ class Scenario:
     backbone: nn.Module | None = None
     reference: Tensor | None = None
 
+    def task_classes(self) -> dict[int, list[int]]:
+        """The classes of every distinct task id (what a task-masked head needs)."""
+        return {t.task_id: t.classes for t in self.tasks}
+
     def test_sets(self) -> dict[int, tuple[Tensor, Tensor, list[int]]]:
         return {t.task_id: (t.x_test, t.y_test, t.classes) for t in self.tasks}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nsr_bench.scenarios.backbones import obtain_backbone
+from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, Task, cyclic_order, split_classes
 
 

@@ -17,7 +17,7 @@ import os
 import torch
 from torch import Tensor, nn
 
-from nsr_bench.scenarios.backbones import cache_dir, save_atomic
+from nsr_bench.cache import cache_dir, save_atomic
 from nsr_bench.training.inference import batched, evaluating
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nsr_bench.scenarios.backbones import obtain_backbone
+from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, Task, cyclic_order, split_classes
 from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source
 

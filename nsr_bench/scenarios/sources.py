@@ -22,8 +22,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from nsr_bench.cache import cache_dir
 from nsr_bench.config import SpecError
-from nsr_bench.scenarios.backbones import cache_dir
 
 
 class DataError(SpecError):

@@ -1,31 +1,17 @@
-"""Cumulative (joint-so-far) training: the upper bound of sequential training.
-
-Each experience trains on its own data plus the stored data of earlier ones. ``keyed_by="task"``
-stores one dataset per distinct task (a recurrence replaces it), ``"experience"`` one per
-experience (Avalanche's ``Cumulative`` behaviour, which duplicates recurring tasks).
-"""
+"""Cumulative: train on all data seen so far, the upper bound of sequential training."""
 
 from __future__ import annotations
 
-from avalanche.core import SupervisedPlugin
+from typing import Literal
+
+from nsr_bench.strategies.common import BaselineParams, baseline_plugins
 
 
-class CumulativePlugin(SupervisedPlugin):
-    """Concatenate stored datasets to the current experience's training data."""
+class Params(BaselineParams):
+    keyed_by: Literal["experience", "task"] = "task"
 
-    def __init__(self, keyed_by: str = "task"):
-        super().__init__()
-        if keyed_by not in ("task", "experience"):
-            raise ValueError(f"keyed_by must be 'task' or 'experience', got {keyed_by!r}")
-        self.keyed_by = keyed_by
-        self.stored: dict = {}
 
-    def after_train_dataset_adaptation(self, strategy, **kwargs):
-        exp = strategy.experience
-        key = int(exp.task_label) if self.keyed_by == "task" else strategy.clock.train_exp_counter
-        data = strategy.adapted_dataset
-        for k, old in self.stored.items():
-            if k != key:
-                data = data.concat(old)
-        strategy.adapted_dataset = data
-        self.stored[key] = exp.dataset
+def build(params: Params, ctx) -> list:
+    from nsr_bench.plugins.cumulative import CumulativePlugin
+
+    return baseline_plugins(params, ctx, CumulativePlugin(params.keyed_by))

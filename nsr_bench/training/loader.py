@@ -53,3 +53,8 @@ def sample_experience(experience, n: int, generator: torch.Generator) -> tuple[T
     x, y = tensors
     idx = torch.randperm(len(y), generator=generator)[:n]
     return x[idx], y[idx]
+
+
+def experience_classes(experience) -> list[int]:
+    """The sorted class labels present in an Avalanche experience's dataset."""
+    return sorted(int(c) for c in experience.dataset.targets.uniques)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from avalanche.training.templates import SupervisedTemplate
 
+from nsr_bench.models.masked_head import TaskMaskedHead
 from nsr_bench.training.loader import TensorBatchLoader
 
 
 class TensorTemplate(SupervisedTemplate):
-    """``SupervisedTemplate`` whose train and eval loaders slice the experience's in-memory tensors.
+    """``SupervisedTemplate`` whose train and eval loaders slice the experience's in-memory tensors, and
+    whose training loss is task-incremental when the model's head is task-masked.
 
     The fast path is taken only when the experience carries ``tensors`` and no plugin replaced the
     adapted dataset (a plugin that concatenates or augments data, such as cumulative training, gets
-    Avalanche's own loader); plugins that swap the loader afterwards (replay) keep working. Everything
-    else - plugins, hooks, the optimizer, the evaluation - is Avalanche's unchanged loop.
+    Avalanche's own loader); plugins that swap the loader afterwards (replay) keep working. The training
+    criterion sees each sample's logits masked to its own task's classes (replayed samples keep theirs),
+    while ``mb_output`` stays raw for every plugin. Everything else - plugins, hooks, the optimizer, the
+    evaluation - is Avalanche's unchanged loop.
     """
 
     _pristine = None
@@ -30,9 +34,15 @@ class TensorTemplate(SupervisedTemplate):
         if not self._tensor_loader(self.train_mb_size, shuffle):
             super().make_train_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
 
-    def make_eval_dataloader(self, num_workers=0, shuffle=False, **kwargs):
+    def make_eval_dataloader(self, num_workers=0, shuffle=False, mode=None, **kwargs):
         if not self._tensor_loader(self.eval_mb_size, shuffle):
             super().make_eval_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
+
+    def criterion(self):
+        head = self.model.head
+        if self.is_training and isinstance(head, TaskMaskedHead):
+            return self._criterion(head.mask_tasks(self.mb_output, self.mb_task_id), self.mb_y)
+        return super().criterion()
 
     def _tensor_loader(self, batch_size: int, shuffle: bool) -> bool:
         """Install a :class:`TensorBatchLoader` if the data allows; False means use Avalanche's."""

@@ -3,7 +3,8 @@ import torch
 
 from nsr_bench.nsr.allocation import AllocationContext, Decision, SimilarityRule
 from nsr_bench.nsr.bank import TaskKnowledgeBank
-from nsr_bench.strategies.heuristics import Carry, Fresh
+from nsr_bench.strategies.carry import Carry
+from nsr_bench.strategies.fresh import Fresh
 from tests.nsr.test_bank import make_entry
 
 

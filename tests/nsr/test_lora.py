@@ -67,9 +67,10 @@ def test_attach_rejects_unknown_or_unsupported_targets():
 
 
 def test_frozen_backbone_batchnorm_statistics_do_not_move_in_training():
-    from nsr_bench.scenarios.backbones import AdapterNet, ResNet18Reduced
+    from nsr_bench.models.adapter_net import AdapterNet
+    from nsr_bench.models.architectures import ResNet18Reduced
 
-    model = AdapterNet(ResNet18Reduced(3, 8, width=4), num_classes=3).train()
+    model = AdapterNet(ResNet18Reduced(3, 8, width=4), 3, {0: [0, 1, 2]}).train()
     before = {k: v.clone() for k, v in model.features.state_dict().items()}
     model(torch.randn(4, 3, 8, 8))
     assert all(torch.equal(before[k], v) for k, v in model.features.state_dict().items())

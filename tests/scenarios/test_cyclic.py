@@ -52,7 +52,7 @@ def test_backbone_pretraining_data_is_disjoint_and_cached(tiny_scenario):
 def test_backbone_cache_is_keyed_by_the_pretraining_device(tiny_scenario):
     """A backbone pre-trained on one device type is never silently reused for another: the device is
     part of the recipe (and so of the cache key); ``meta`` stands in for an accelerator here."""
-    from nsr_bench.scenarios.backbones import obtain_backbone
+    from nsr_bench.models.pretraining import obtain_backbone
 
     x = torch.zeros(4, 1, 8, 8)
     _, _, on_cpu = obtain_backbone("small_cnn", x, "zeros", epochs=1)

@@ -5,9 +5,10 @@ import copy
 import pytest
 import torch
 
+from nsr_bench.models.adapter_net import AdapterNet
+from nsr_bench.models.architectures import ResNet18Reduced, SmallCNN
 from nsr_bench.nsr.lora import attach_lora
 from nsr_bench.scenarios import feature_cache as fc
-from nsr_bench.scenarios.backbones import AdapterNet, ResNet18Reduced, SmallCNN
 
 
 def test_split_point_is_the_first_adapted_or_trainable_stage():
@@ -24,7 +25,7 @@ def test_split_point_is_the_first_adapted_or_trainable_stage():
 @pytest.mark.parametrize("arch", [SmallCNN(image_size=8), ResNet18Reduced(image_size=16, width=4)])
 def test_model_on_cached_prefix_equals_the_full_model(arch):
     torch.manual_seed(0)
-    model = AdapterNet(copy.deepcopy(arch), 5).eval()
+    model = AdapterNet(copy.deepcopy(arch), 5, {0: [0, 1, 2, 3, 4]}).eval()
     layers = attach_lora(model, model.lora_targets, 2, 4.0)
     for layer in layers.values():
         torch.nn.init.normal_(layer.lora_B)  # a non-zero adapter

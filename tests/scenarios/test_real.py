@@ -88,7 +88,7 @@ def test_user_weights_are_loaded_and_foreign_files_rejected(with_root, tmp_path)
     from safetensors.torch import save_file
 
     from nsr_bench.config import SpecError
-    from nsr_bench.scenarios.backbones import SmallCNN
+    from nsr_bench.models.architectures import SmallCNN
 
     net = SmallCNN(3, 32)
     torch.manual_seed(5)

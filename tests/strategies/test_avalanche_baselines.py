@@ -6,10 +6,9 @@ import pytest
 import torch
 
 from nsr_bench import registry
+from nsr_bench.models.adapter_net import AdapterNet
 from nsr_bench.results.store import ResultsStore
 from nsr_bench.runner import BuildContext, resolve_cell, run_cell
-from nsr_bench.scenarios.backbones import AdapterNet
-from nsr_bench.strategies import avalanche_baselines
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +29,15 @@ def test_naive_is_exactly_carry(store):
         assert naive[key] == carry[key]
 
 
-def trained(tiny_scenario, method_params, experiences=None):
-    """Train a baseline on the tiny stream; return its plugins."""
+def trained(tiny_scenario, method, params=None, experiences=None):
+    """Train a baseline (a method file of nsr_bench.strategies) on the tiny stream; return its plugins."""
     from avalanche.training.templates import SupervisedTemplate
 
     torch.manual_seed(0)
-    model = AdapterNet(copy.deepcopy(tiny_scenario.backbone), tiny_scenario.num_classes)
-    params = avalanche_baselines.Params(**method_params)
-    plugins = avalanche_baselines.build(params, BuildContext(model, tiny_scenario, 0, "cpu"))
+    model = AdapterNet(copy.deepcopy(tiny_scenario.backbone), tiny_scenario.num_classes,
+                       tiny_scenario.task_classes())
+    impl = registry.resolve(f"nsr_bench.strategies.{method}")
+    plugins = impl.build(impl.Params(**(params or {})), BuildContext(model, tiny_scenario, 0, "cpu"))
     strategy = SupervisedTemplate(model=model, optimizer=torch.optim.Adam(model.parameters(), lr=1e-2),
                                   criterion=torch.nn.CrossEntropyLoss(), train_mb_size=16, train_epochs=1,
                                   plugins=plugins, evaluator=None)
@@ -47,7 +47,7 @@ def trained(tiny_scenario, method_params, experiences=None):
 
 
 def test_ewc_penalty_is_nonzero_after_the_first_task(tiny_scenario):
-    _, ewc, strategy = trained(tiny_scenario, {"method": "ewc", "keyed_by": "task"}, experiences=2)
+    _, ewc, strategy = trained(tiny_scenario, "ewc", {"keyed_by": "task"}, experiences=2)
     strategy.loss = torch.zeros(())
     strategy.experience = list(tiny_scenario.benchmark().train_stream)[2]
     ewc.before_backward(strategy)
@@ -56,25 +56,25 @@ def test_ewc_penalty_is_nonzero_after_the_first_task(tiny_scenario):
 
 def test_task_keyed_state_does_not_grow_on_recurrence(tiny_scenario):
     """6 experiences over 3 tasks: stock plugins keep 6 entries, task-keyed ones keep 3."""
-    _, gem_stock, _ = trained(tiny_scenario, {"method": "gem"})
-    _, gem_task, _ = trained(tiny_scenario, {"method": "gem", "keyed_by": "task"})
+    _, gem_stock, _ = trained(tiny_scenario, "gem")
+    _, gem_task, _ = trained(tiny_scenario, "gem", {"keyed_by": "task"})
     assert len(gem_stock.memory_x) == 6 and len(gem_task.memory_x) == 3
-    _, ewc_task, _ = trained(tiny_scenario, {"method": "ewc", "keyed_by": "task"})
+    _, ewc_task, _ = trained(tiny_scenario, "ewc", {"keyed_by": "task"})
     assert sorted(ewc_task.importances) == [0, 1, 2] and sorted(ewc_task.saved_params) == [0, 1, 2]
-    _, cumulative, _ = trained(tiny_scenario, {"method": "cumulative", "keyed_by": "task"})
+    _, cumulative, _ = trained(tiny_scenario, "cumulative", {"keyed_by": "task"})
     assert sorted(cumulative.stored) == [0, 1, 2]
 
 
 def test_si_accumulates_importance_on_cpu(tiny_scenario):
     """Regression test for Avalanche 0.6's SI, whose snapshots are views on CPU (importance 0)."""
-    _, si, _ = trained(tiny_scenario, {"method": "si"}, experiences=2)
+    _, si, _ = trained(tiny_scenario, "si", experiences=2)
     assert sum(float(v.data.abs().sum()) for v in si.ewc_data[1].values()) > 0
 
 
 def test_ncm_head_holds_class_means_and_never_trains(tiny_scenario):
     from nsr_bench.nsr.embed import frozen_features
 
-    model, _, _ = trained(tiny_scenario, {"method": "ncm"}, experiences=4)
+    model, _, _ = trained(tiny_scenario, "ncm", experiences=4)
     task = tiny_scenario.tasks[0]
     feats = frozen_features(model, task.x_train)
     for c in task.classes:
@@ -86,15 +86,14 @@ def test_ncm_head_holds_class_means_and_never_trains(tiny_scenario):
 
 def test_whole_network_trains_the_backbone(tiny_scenario):
     before = copy.deepcopy(tiny_scenario.backbone.state_dict())
-    model, _, _ = trained(tiny_scenario, {"method": "naive", "whole_network": True}, experiences=1)
+    model, _, _ = trained(tiny_scenario, "naive", {"whole_network": True}, experiences=1)
     assert not any(n for n, _ in model.named_modules() if "lora" in n.lower())
     assert any(not torch.equal(before[k], v) for k, v in model.features.state_dict().items())
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"method": "si", "keyed_by": "task"}, "keyed_by=task exists for"),
-    ({"method": "ncm", "whole_network": True}, "frozen features"),
-])
-def test_impossible_combinations_are_rejected(params, message):
-    with pytest.raises(ValueError, match=message):
-        avalanche_baselines.Params(**params)
+@pytest.mark.parametrize("selector", ["si[keyed_by=task]", "ncm[whole_network=true]", "lwf[keyed_by=task]"])
+def test_impossible_combinations_are_rejected(selector):
+    from nsr_bench.config import SpecError
+
+    with pytest.raises(SpecError, match="unknown key"):
+        resolve_cell("digits_cyclic", selector, 0, "cpu")

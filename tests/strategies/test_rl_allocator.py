@@ -4,7 +4,7 @@ import torch
 
 from nsr_bench.nsr.allocation import AllocationContext
 from nsr_bench.nsr.bank import TaskKnowledgeBank
-from nsr_bench.strategies.rl_allocator import RLAllocator, early_reward
+from nsr_bench.strategies.rl import RLAllocator, early_reward
 from tests.nsr.test_bank import make_entry
 
 

@@ -5,11 +5,7 @@ import warnings
 
 import torch
 
-from nsr_bench.nsr.allocation import SimilarityRule
-from nsr_bench.nsr.bank import TaskKnowledgeBank
-from nsr_bench.nsr.distill import teacher_log_probs
-from nsr_bench.nsr.plugin import NSRPlugin
-from nsr_bench.scenarios.backbones import AdapterNet
+from nsr_bench.models.adapter_net import AdapterNet
 from nsr_bench.training.loader import TensorBatchLoader
 
 
@@ -31,7 +27,7 @@ def make(scenario, plugins):
             self.eval.append(type(strategy.dataloader))
 
     torch.manual_seed(0)
-    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes)
+    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes, scenario.task_classes())
     spy = LoaderSpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -51,7 +47,7 @@ def test_tensor_path_for_plain_experiences(tiny_scenario):
 
 
 def test_avalanche_loader_when_a_plugin_changes_the_dataset(tiny_scenario):
-    from nsr_bench.strategies.cumulative import CumulativePlugin
+    from nsr_bench.plugins.cumulative import CumulativePlugin
 
     strategy, spy = make(tiny_scenario, lambda m: [CumulativePlugin()])
     for exp in tiny_scenario.benchmark().train_stream[:2]:
@@ -60,30 +56,23 @@ def test_avalanche_loader_when_a_plugin_changes_the_dataset(tiny_scenario):
     assert TensorBatchLoader not in spy.train[2:]  # concatenated with the stored data
 
 
-def test_precomputed_teacher_logits_are_the_teachers_outputs(tiny_scenario):
+def test_training_loss_is_task_masked_and_plugins_see_raw_logits(tiny_scenario):
+    """The criterion restricts each sample to its task's classes; ``mb_output`` stays the raw logits."""
     from avalanche.core import SupervisedPlugin
+    from torch.nn import functional as F
 
-    class TeacherCheck(SupervisedPlugin):
-        def __init__(self, nsr):
-            super().__init__()
-            self.nsr, self.checked = nsr, 0
+    class LossCheck(SupervisedPlugin):
+        checked = 0
 
         def before_backward(self, strategy, **kwargs):
-            cached = self.nsr._teacher_logits
-            if cached is None:
-                return
-            with torch.no_grad():
-                live = self.nsr._teacher_model(strategy.model)(strategy.mb_x)
-            expected = teacher_log_probs(live, self.nsr._prior, self.nsr.temperature)
-            assert torch.allclose(cached[2][strategy.dataloader.indices], expected, atol=1e-5)
+            raw, y = strategy.mb_output, strategy.mb_y
+            masked = strategy.model.head.mask_tasks(raw, strategy.mb_task_id)
+            assert (raw > -1e8).all()
+            assert torch.allclose(strategy.loss, F.cross_entropy(masked, y))
+            assert not torch.allclose(strategy.loss, F.cross_entropy(raw, y))
             self.checked += 1
 
-    def plugins(model):
-        nsr = NSRPlugin(SimilarityRule(), TaskKnowledgeBank(), model.lora_targets, rank=2, embed_samples=32,
-                        reference=tiny_scenario.reference)
-        return [nsr, TeacherCheck(nsr)]
-
-    strategy, _ = make(tiny_scenario, plugins)
-    for exp in tiny_scenario.benchmark().train_stream[:2]:
-        strategy.train(exp, num_workers=0)
-    assert strategy.plugins[1].checked > 0
+    check = LossCheck()
+    strategy, _ = make(tiny_scenario, lambda m: [check])
+    strategy.train(tiny_scenario.benchmark().train_stream[1], num_workers=0)
+    assert check.checked > 0

@@ -19,11 +19,29 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
+from nsr_bench.strategies.common import RecallingParams, allocation_plugins
 
 KINDS = ("fresh", "carry", "recall", "merge")
+
+
+class Params(RecallingParams):
+    merge_k: int = Field(3, ge=1, description="Bank entries offered as recall candidates")
+    distill_lambda: float = Field(1.0, ge=0)
+    rl_lr: float = Field(0.5, gt=0)
+    rl_baseline_decay: float = Field(0.8, gt=0, lt=1)
+    rl_threshold: float = Field(0.9, gt=0, le=1)
+    rl_recovery_cost: float = Field(0.5, ge=0)
+    rl_pretrain_episodes: int = Field(0, ge=0)
+
+
+def build(params: Params, ctx) -> list:
+    rule = RLAllocator(params.merge_k, params.rl_lr, params.rl_baseline_decay, params.rl_threshold,
+                       params.rl_recovery_cost, params.rl_pretrain_episodes, ctx.seed)
+    return allocation_plugins(params, rule, ctx)
 N_FEATURES = len(KINDS) + 4
 
 

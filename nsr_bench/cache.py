@@ -1,0 +1,23 @@
+"""The on-disk cache shared by the backbone, feature and data caches: its folder and an atomic writer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from torch import Tensor
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NSR_CACHE_DIR") or Path.home() / ".cache" / "nsr-bench")
+
+
+def save_atomic(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write a safetensors cache file through a per-process temporary file and a rename, so that a
+    concurrent or killed writer never leaves a half-written file under the final name."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    tmp.replace(path)

@@ -1,0 +1,90 @@
+"""Frozen backbones obtained honestly: self-supervised pre-training on held-out images, cached by hash.
+
+Weights come from rotation prediction (Gidaris et al., "Unsupervised Representation Learning by
+Predicting Image Rotations", ICLR 2018) on images held out from every evaluated task; labels are never
+used. The result is cached as safetensors under ``$NSR_CACHE_DIR/backbones`` by the hash of the
+architecture, the pre-training recipe and the exact pre-training data; a user's weights file replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from nsr_bench.cache import cache_dir, save_atomic
+from nsr_bench.models.architectures import make_backbone
+from nsr_bench.models.weights import load_weights
+from nsr_bench.training.inference import batched, evaluating
+
+
+def _rotations(x: Tensor) -> tuple[Tensor, Tensor]:
+    xs = torch.cat([torch.rot90(x, k, dims=(2, 3)) for k in range(4)])
+    ys = torch.arange(4).repeat_interleave(len(x))
+    return xs, ys
+
+
+def pretrain_rotation(net: nn.Module, x: Tensor, epochs: int, seed: int, lr: float = 3e-3,
+                      batch_size: int = 64) -> nn.Module:
+    """Train ``net`` (in place, on ``x``'s device) to predict which of 4 rotations was applied."""
+    gen = torch.Generator().manual_seed(seed)
+    xs, ys = _rotations(x)
+    ys = ys.to(x.device)
+    head = nn.Linear(net.feat_dim, 4).to(x.device)
+    opt = torch.optim.Adam([*net.parameters(), *head.parameters()], lr=lr)
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(xs), generator=gen)
+        for i in range(0, len(xs), batch_size):
+            idx = perm[i:i + batch_size]
+            loss = F.cross_entropy(head(net(xs[idx])), ys[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return net.eval()
+
+
+def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30, seed: int = 0,
+                    width: int | None = None, weights: str | None = None,
+                    device: str = "cpu") -> tuple[nn.Module, Tensor, dict]:
+    """A frozen backbone (on the CPU), its reference feature mean and its provenance.
+
+    With ``weights`` the user's file is loaded; otherwise the backbone is pre-trained on ``device``
+    by rotation prediction on ``x_pretrain`` (images held out from every evaluated task, labels
+    unused) and cached by the hash of the recipe (device type included: GPU and CPU arithmetic
+    differ in the last bits) and the exact data.
+    """
+    from safetensors.torch import load_file
+
+    in_channels, image_size = x_pretrain.shape[1], x_pretrain.shape[-1]
+    net = make_backbone(arch, in_channels, image_size, width)
+    if weights:
+        info = load_weights(net, weights)
+        with torch.no_grad():
+            reference = net.eval()(x_pretrain[:512]).mean(0)
+        return net.eval(), reference, {"arch": arch, **net.config, **info, "pretext": None}
+    recipe = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs,
+              "seed": seed, "source": source, "n_images": len(x_pretrain), "device": torch.device(device).type,
+              "data_sha256": hashlib.sha256(x_pretrain.numpy().tobytes()).hexdigest()}
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / "backbones" / f"{arch}-{key}.safetensors"
+    if path.is_file():
+        state = load_file(str(path))
+        reference = state.pop("reference_mean")
+        net.load_state_dict(state)
+        cached = True
+    else:
+        with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
+            torch.manual_seed(seed)
+            net = make_backbone(arch, in_channels, image_size, width).to(device)
+            x_dev = x_pretrain.to(device)
+            pretrain_rotation(net, x_dev, epochs, seed)
+            with evaluating(net):
+                reference = batched(net, x_dev).mean(0).cpu()
+            net.cpu()
+        save_atomic({**net.state_dict(), "reference_mean": reference}, path, {"recipe": json.dumps(recipe)})
+        cached = False
+    return net.eval(), reference, {**recipe, "cache_key": key, "loaded_from_cache": cached}

@@ -1,0 +1,18 @@
+"""A-GEM: Chaudhry et al., "Efficient Lifelong Learning with A-GEM", ICLR 2019 (Avalanche's ``AGEMPlugin``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from nsr_bench.strategies.common import BaselineParams, baseline_plugins
+
+
+class Params(BaselineParams):
+    patterns_per_exp: int = Field(32, ge=1, description="memory per experience")
+    agem_sample_size: int = Field(64, ge=1)
+
+
+def build(params: Params, ctx) -> list:
+    from avalanche.training.plugins import AGEMPlugin
+
+    return baseline_plugins(params, ctx, AGEMPlugin(params.patterns_per_exp, params.agem_sample_size))

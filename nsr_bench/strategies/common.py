@@ -1,0 +1,89 @@
+"""What the method files share: the parameter groups they compose, and the plugin stacks they build.
+
+Every method file in this package holds one method: its ``Params`` (only what that method reads, so an
+unknown key is an error) and ``build(params, ctx) -> plugins``. Adapter methods differ only in their
+allocation rule (and whether the Bank is on); Avalanche baselines add one plugin to the plain adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field, model_validator
+
+from nsr_bench.config import Strict
+
+
+class AdapterParams(Strict):
+    """The LoRA adapters every adapter-based method trains."""
+
+    rank: int = Field(4, ge=1, description="LoRA rank")
+    alpha: float = Field(8.0, gt=0)
+    targets: list[str] | None = Field(None, description="modules to adapt; default: the backbone's")
+
+
+class AllocationParams(AdapterParams):
+    """An allocation rule's adapters, the Bank (on or off: the paper's ablation) and distillation."""
+
+    bank: bool = False
+    energy: float = Field(0.99, gt=0, le=1, description="SVD energy kept by compression")
+    fixed_rank: int | None = Field(None, ge=1, description="compress to this rank instead of by energy")
+    store_dtype: Literal["fp32", "fp16"] = "fp32"
+    cap: int = Field(50, ge=1, description="Bank retention cap K")
+    eviction: Literal["lru", "lfu", "fifo"] = "lru"
+    embed_samples: int = Field(256, ge=1)
+    distill_lambda: float = Field(0.0, ge=0)
+    temperature: float = Field(2.0, gt=0)
+
+
+class RecallingParams(AllocationParams):
+    """A rule that recalls from the Bank, so the Bank must be on."""
+
+    bank: bool = True
+
+    @model_validator(mode="after")
+    def _needs_bank(self):
+        if not self.bank:
+            raise ValueError("this rule recalls from the Bank; set bank=true or pick a memoryless rule "
+                             "(fresh, carry, round_robin, random_slot)")
+        return self
+
+
+class BaselineParams(AdapterParams):
+    """An Avalanche baseline: the plain adapters (or the whole network) plus the method's plugin."""
+
+    whole_network: bool = Field(False, description="train the backbone too (no LoRA)")
+
+
+def allocation_plugins(params: AllocationParams, rule, ctx) -> list:
+    """Distillation (if on), the allocation plugin and, with the Bank on, evaluation routing through it."""
+    from nsr_bench.nsr.bank import TaskKnowledgeBank
+    from nsr_bench.plugins.adapter_allocation import AdapterAllocation
+    from nsr_bench.plugins.bank_routing import BankRouting
+    from nsr_bench.plugins.distillation import Distillation
+
+    generator = torch.Generator().manual_seed(ctx.seed)
+    bank = TaskKnowledgeBank(params.cap, params.eviction) if params.bank else None
+    allocation = AdapterAllocation(rule, bank, params.targets or ctx.model.lora_targets, rank=params.rank,
+                                   alpha=params.alpha, energy=params.energy, fixed_rank=params.fixed_rank,
+                                   store_dtype=params.store_dtype, embed_samples=params.embed_samples,
+                                   reference=ctx.scenario.reference, generator=generator,
+                                   sampler=torch.Generator().manual_seed(ctx.seed + 1))
+    plugins = [Distillation(params.distill_lambda, params.temperature)] if params.distill_lambda > 0 else []
+    plugins.append(allocation)
+    if bank is not None:
+        plugins.append(BankRouting(bank, ctx.scenario.reference, generator))
+    return plugins
+
+
+def baseline_plugins(params: BaselineParams, ctx, *method_plugins, adapters: bool = True) -> list:
+    """The plain LoRA adapters (none with ``whole_network`` or ``adapters=False``) plus the method's plugins."""
+    from nsr_bench.plugins.lora_adapters import LoRAAdapters
+
+    if params.whole_network:
+        ctx.model.features.requires_grad_(True)
+        ctx.model.frozen_backbone = False
+    targets = (params.targets or ctx.model.lora_targets) if adapters and not params.whole_network else []
+    base = LoRAAdapters(targets, params.rank, params.alpha, torch.Generator().manual_seed(ctx.seed))
+    return [base, *method_plugins]

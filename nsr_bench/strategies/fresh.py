@@ -1,0 +1,19 @@
+"""Fresh: a brand-new LoRA adapter and head for every experience (a memoryless rule of Theorem 1)."""
+
+from __future__ import annotations
+
+from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
+from nsr_bench.strategies.common import AllocationParams, allocation_plugins
+
+Params = AllocationParams
+
+
+class Fresh(AllocationRule):
+    """A brand-new adapter (and head) for every experience."""
+
+    def decide(self, ctx: AllocationContext) -> Decision:
+        return Decision("fresh")
+
+
+def build(params: Params, ctx) -> list:
+    return allocation_plugins(params, Fresh(), ctx)

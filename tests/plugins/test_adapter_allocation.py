@@ -1,0 +1,96 @@
+"""AdapterAllocation on the tiny digits stream: adapters trained, tasks recalled, slots kept."""
+
+import pytest
+import torch
+
+from nsr_bench.nsr.allocation import SimilarityRule
+from nsr_bench.plugins.adapter_allocation import AdapterAllocation
+from nsr_bench.strategies.round_robin import RoundRobin
+from tests.plugins.helpers import make_strategy, nsr_plugins, plugin_of
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["ours", "stock-avalanche"])
+def trained(request, tiny_scenario):
+    model, strategy, _ = make_strategy(tiny_scenario, nsr_plugins(tiny_scenario), stock=request.param)
+    frozen_before = {n: p.detach().clone() for n, p in model.named_parameters() if not p.requires_grad}
+    for exp in tiny_scenario.benchmark().train_stream:
+        strategy.train(exp, num_workers=0)
+    return model, plugin_of(strategy, AdapterAllocation), strategy, frozen_before
+
+
+def test_backbone_is_unchanged_by_training(trained):
+    model, plugin, _, frozen_before = trained
+    assert len(frozen_before) == 6  # conv1, conv2, fc: weight and bias each
+    for name, p in model.named_parameters():
+        if name in frozen_before:
+            assert torch.equal(p, frozen_before[name]), name
+    assert any(layer.lora_B.abs().sum() > 0 for layer in plugin.adapter.layers.values())
+
+
+def test_adapters_are_in_the_optimizer(trained):
+    _, plugin, strategy, _ = trained
+    optimized = {id(p) for g in strategy.optimizer.param_groups for p in g["params"]}
+    adapters = [p for layer in plugin.adapter.layers.values() for p in (layer.lora_A, layer.lora_B)]
+    assert len(adapters) == 4 and all(id(p) in optimized for p in adapters)
+
+
+def test_recurring_tasks_recall_their_own_entry(trained, tiny_scenario):
+    _, plugin, _, _ = trained
+    decisions = plugin.decisions
+    assert [d["task"] for d in decisions] == tiny_scenario.order
+    for d in decisions[3:]:
+        assert d["action"] == "recall", d
+        assert d["task"] in d["entry_tasks"][0]
+    assert len(plugin.bank) == 3  # recurrences update their entry instead of adding one
+    assert sorted(t for e in plugin.bank.entries.values() for t in e.meta.tasks) == [0, 1, 2]
+
+
+def test_report_carries_decisions_bank_and_its_bytes(trained):
+    _, plugin, _, _ = trained
+    report = plugin.report()
+    assert report.manifest["decisions"] == plugin.decisions
+    assert report.retained_bytes == plugin.bank.nbytes > 0
+    assert report.summary["bank_mb_total"] == pytest.approx(plugin.bank.nbytes / 1e6)
+    from nsr_bench.nsr.bank import TaskKnowledgeBank
+
+    stored = TaskKnowledgeBank.from_bytes(report.artifacts["bank"])
+    assert sorted(stored.entries) == sorted(plugin.bank.entries)
+
+
+def test_a_recalling_rule_without_bank_is_rejected():
+    with pytest.raises(ValueError, match="switch the Bank on"):
+        AdapterAllocation(SimilarityRule(), None, ["features.fc"])
+
+
+def round_robin(scenario, bank: bool):
+    def plugins(model):
+        from nsr_bench.nsr.bank import TaskKnowledgeBank
+
+        return [AdapterAllocation(RoundRobin(slots=2), TaskKnowledgeBank() if bank else None, model.lora_targets,
+                                  rank=2, embed_samples=32, reference=scenario.reference)]
+    _, strategy, _ = make_strategy(scenario, plugins)
+    return plugin_of(strategy, AdapterAllocation), strategy
+
+
+def test_slot_rules_run_with_the_bank_on(tiny_scenario):
+    """Slot indices are not Bank ids: with the Bank on, entries are reserved and slots still used."""
+    plugin, strategy = round_robin(tiny_scenario, bank=True)
+    for exp in list(tiny_scenario.benchmark().train_stream)[:3]:
+        strategy.train(exp, num_workers=0)
+    assert [d["entries"] for d in plugin.decisions] == [[0], [1], [0]]
+    assert len(plugin.bank) == 3 and sorted(plugin.slots) == [0, 1]
+    assert plugin.report().retained_bytes > plugin.bank.nbytes  # the slots are memory too
+
+
+def test_round_robin_overwrites_the_oldest_slot(tiny_scenario):
+    """With 2 slots, experience 2 (task 2) loads slot 0 (task 0's adapter) and overwrites it."""
+    plugin, strategy = round_robin(tiny_scenario, bank=False)
+    snapshots = []
+    for exp in list(tiny_scenario.benchmark().train_stream)[:3]:
+        strategy.train(exp, num_workers=0)
+        snapshots.append({k: v.clone() for k, v in plugin.slots.get(0, {}).items()})
+    assert sorted(plugin.slots) == [0, 1]
+    assert all(torch.equal(snapshots[0][k], snapshots[1][k]) for k in snapshots[0])  # exp 1 used slot 1
+    assert not torch.equal(snapshots[1]["head.weight"], snapshots[2]["head.weight"])  # exp 2 overwrote 0
+    assert [d["action"] for d in plugin.decisions] == ["slot"] * 3
+    assert plugin.report().retained_bytes == sum(plugin.adapter.nbytes(s) for s in plugin.slots.values()) > 0
