@@ -1,1 +1,1 @@
-"""The accuracy-matrix recorder and the metric definitions of DESIGN.md section 4."""
+"""The accuracy-matrix recorder and the metric definitions of docs/design.md section 6."""

@@ -1,4 +1,4 @@
-"""Continual-learning metrics on an accuracy matrix and on recovery curves (DESIGN.md section 4).
+"""Continual-learning metrics on an accuracy matrix and on recovery curves (docs/design.md section 6).
 
 ``R`` has N + 1 rows: row 0 is the model before any training, row i (1..N) is after training
 experience i; column j is distinct task j. ``tasks[i - 1]`` is the task trained by experience i.
