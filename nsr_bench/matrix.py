@@ -2,9 +2,10 @@
 
 A matrix spec (YAML, see ``matrices/``) names a base ``strategy`` whose parameters the
 ``factors`` override (a ``strategy`` factor varies the method itself, e.g. the allocation rule), the
-``scenarios`` and ``seeds``, and a ``reference`` combination for paired comparisons. Expansion resolves every cell through the same validation as ``nsr-bench run``;
-incompatible combinations (e.g. the similarity rule with the Bank off) are skipped with the
-validation message as the reason. Finished cells (by config hash) are never rerun.
+``scenarios`` and ``seeds``, and a ``reference`` combination for paired comparisons. Expansion
+resolves every cell through the same validation as ``nsr-bench run``; incompatible combinations
+(e.g. the similarity rule with the Bank off) are skipped with the validation message as the reason.
+Finished cells (by config hash) are never rerun.
 """
 
 from __future__ import annotations

@@ -24,12 +24,20 @@ from nsr_bench.results.store import ResultsStore
 
 @dataclass
 class BuildContext:
-    """What a strategy's ``build`` gets: the model to adapt, the scenario, the seed and device."""
+    """What a strategy's ``build`` gets: the model to adapt, the scenario, the seed and device, and the
+    cell's random streams (one per purpose, from the seed: :mod:`nsr_bench.training.streams`)."""
 
     model: Any
     scenario: Any
     seed: int
     device: str
+    streams: Any = None
+
+    def __post_init__(self) -> None:
+        if self.streams is None:
+            from nsr_bench.training.streams import RandomStreams
+
+            self.streams = RandomStreams(self.seed)
 
 
 def resolve_device(device: str) -> str:
@@ -157,8 +165,8 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
     model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes, scenario.task_classes())
     impl = resolve(cell.impl)
-    plugins = impl.build(impl.Params(**cell.strategy_params),
-                         BuildContext(model, scenario, cell.seed, cell.device))
+    context = BuildContext(model, scenario, cell.seed, cell.device)
+    plugins = impl.build(impl.Params(**cell.strategy_params), context)
     adapted = {t.removeprefix("features.") for t in adapted_modules(plugins)}
     feature_cache = apply_feature_cache(scenario, model.features, adapted, cell.device)
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
@@ -171,7 +179,8 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
         criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
         train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
-        plugins=[*plugins, FiniteLossGuard(), recorder, *extra_plugins], evaluator=evaluator)
+        plugins=[*plugins, FiniteLossGuard(), recorder, *extra_plugins], evaluator=evaluator,
+        data_order=context.streams.torch("data_order"))
     bm = scenario.benchmark()
 
     def evaluate() -> None:

@@ -7,6 +7,8 @@ the one implementation of "restrict to a task's classes" that training, evaluati
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -29,6 +31,17 @@ class TaskMaskedHead(nn.Linear):
         for task, classes in self.task_classes.items():
             mask[task, classes] = True
         self.register_buffer("task_mask", mask, persistent=False)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """``nn.Linear``'s initialisation (uniform in +-1/sqrt(fan_in)), drawn from ``generator``
+        (torch's global stream if None, as ``nn.Linear`` does when it is built)."""
+        if generator is None:
+            super().reset_parameters()
+            return
+        bound = 1.0 / math.sqrt(self.in_features)
+        with torch.no_grad():  # drawn on the CPU, so a seed gives the same head on any device
+            self.weight.copy_(torch.empty(self.weight.shape).uniform_(-bound, bound, generator=generator))
+            self.bias.copy_(torch.empty(self.bias.shape).uniform_(-bound, bound, generator=generator))
 
     def mask_classes(self, logits: Tensor, classes: list[int]) -> Tensor:
         """Keep the logits of ``classes``; push the others to ``MASK_VALUE``."""

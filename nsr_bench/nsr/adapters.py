@@ -22,9 +22,10 @@ class ActiveAdapter:
         self.model, self.layers = model, layers
 
     @classmethod
-    def attach(cls, model: nn.Module, targets: list[str], rank: int, alpha: float) -> ActiveAdapter:
+    def attach(cls, model: nn.Module, targets: list[str], rank: int, alpha: float,
+               generator: torch.Generator | None = None) -> ActiveAdapter:
         """Wrap ``targets`` of ``model`` with LoRA layers (idempotent) and return the adapter."""
-        return cls(model, attach_lora(model, targets, rank, alpha))
+        return cls(model, attach_lora(model, targets, rank, alpha, generator))
 
     @classmethod
     def of(cls, model: nn.Module) -> ActiveAdapter:
@@ -54,10 +55,11 @@ class ActiveAdapter:
         return sum(t.numel() * t.element_size() for t in state.values())
 
     def reset(self, generator: torch.Generator) -> None:
-        """A fresh adapter (zero update, ``A`` drawn from ``generator``) and a re-initialised head."""
+        """A fresh adapter (zero update, ``A`` drawn from ``generator``) and a re-initialised head (drawn
+        from the same stream)."""
         for layer in self.layers.values():
             layer.reset_adapter(generator)
-        self.head.reset_parameters()
+        self.head.reset_parameters(generator)
 
     def load(self, bank: TaskKnowledgeBank, entries: list[int], weights: list[float],
              generator: torch.Generator) -> None:

@@ -22,10 +22,15 @@ from nsr_bench.nsr.compress import lowrank_svd
 class LoRALayer(nn.Module):
     """Common state of a LoRA-wrapped layer: the frozen base layer, factors ``A``/``B`` and scale."""
 
-    def __init__(self, base: nn.Module, rank: int, alpha: float, a_shape: tuple[int, ...], out: int):
+    def __init__(self, base: nn.Module, rank: int, alpha: float, a_shape: tuple[int, ...], out: int,
+                 generator: torch.Generator | None = None):
         super().__init__()
         if rank < 1:
             raise ValueError(f"LoRA rank must be >= 1, got {rank}")
+        limit = min(out, math.prod(a_shape))
+        if rank > limit:
+            raise ValueError(f"LoRA rank {rank} exceeds what a {type(base).__name__} with {out} outputs and "
+                             f"fan-in {math.prod(a_shape)} can use; choose rank <= {limit}")
         self.base = base
         for p in self.base.parameters():
             p.requires_grad_(False)
@@ -34,7 +39,7 @@ class LoRALayer(nn.Module):
         self.enabled = True
         self.lora_A = nn.Parameter(torch.empty(rank, *a_shape))
         self.lora_B = nn.Parameter(torch.zeros(out, rank))
-        self.reset_adapter()
+        self.reset_adapter(generator)
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
@@ -78,8 +83,8 @@ class LoRALayer(nn.Module):
 class LoRALinear(LoRALayer):
     """``nn.Linear`` plus a low-rank update."""
 
-    def __init__(self, base: nn.Linear, rank: int, alpha: float):
-        super().__init__(base, rank, alpha, (base.in_features,), base.out_features)
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, generator: torch.Generator | None = None):
+        super().__init__(base, rank, alpha, (base.in_features,), base.out_features, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.base(x)
@@ -91,11 +96,11 @@ class LoRALinear(LoRALayer):
 class LoRAConv2d(LoRALayer):
     """``nn.Conv2d`` plus a low-rank update: a rank-r conv with the base geometry, then a 1x1 conv."""
 
-    def __init__(self, base: nn.Conv2d, rank: int, alpha: float):
+    def __init__(self, base: nn.Conv2d, rank: int, alpha: float, generator: torch.Generator | None = None):
         if base.groups != 1:
             raise ValueError("LoRAConv2d supports groups=1 convolutions only")
         kh, kw = base.kernel_size
-        super().__init__(base, rank, alpha, (base.in_channels, kh, kw), base.out_channels)
+        super().__init__(base, rank, alpha, (base.in_channels, kh, kw), base.out_channels, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.base(x)
@@ -106,8 +111,10 @@ class LoRAConv2d(LoRALayer):
         return y
 
 
-def attach_lora(model: nn.Module, targets: list[str], rank: int, alpha: float) -> dict[str, LoRALayer]:
-    """Replace the named Linear/Conv2d submodules of ``model`` by LoRA-wrapped ones (idempotent)."""
+def attach_lora(model: nn.Module, targets: list[str], rank: int, alpha: float,
+                generator: torch.Generator | None = None) -> dict[str, LoRALayer]:
+    """Replace the named Linear/Conv2d submodules of ``model`` by LoRA-wrapped ones (idempotent); new
+    adapters are initialised from ``generator`` (torch's global stream if None)."""
     modules = dict(model.named_modules())
     layers: dict[str, LoRALayer] = {}
     for name in targets:
@@ -119,9 +126,9 @@ def attach_lora(model: nn.Module, targets: list[str], rank: int, alpha: float) -
             layers[name] = module
             continue
         if isinstance(module, nn.Conv2d):
-            wrapped: LoRALayer = LoRAConv2d(module, rank, alpha)
+            wrapped: LoRALayer = LoRAConv2d(module, rank, alpha, generator)
         elif isinstance(module, nn.Linear):
-            wrapped = LoRALinear(module, rank, alpha)
+            wrapped = LoRALinear(module, rank, alpha, generator)
         else:
             raise ValueError(f"LoRA target {name!r} is a {type(module).__name__}; only Linear and Conv2d")
         wrapped.to(module.weight.device)

@@ -25,7 +25,8 @@ class BankRouting(SupervisedPlugin):
     Args:
         bank: the Bank the allocation plugin fills.
         reference: feature mean centring the routing embeddings (as for the recall key).
-        generator: draws the unused rank directions of a loaded adapter.
+        generator: draws the unused rank directions of a loaded adapter (the cell's evaluation stream,
+            never the training streams: evaluating must not change what is trained).
     """
 
     def __init__(self, bank: TaskKnowledgeBank, reference: Tensor | None, generator: torch.Generator):

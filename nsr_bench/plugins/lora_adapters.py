@@ -41,7 +41,8 @@ class LoRAAdapters(SupervisedPlugin):
 
     def before_train_dataset_adaptation(self, strategy, **kwargs):
         if self.adapter is None:  # before Avalanche builds the optimizer, so it holds the adapters
-            self.adapter = ActiveAdapter.attach(strategy.model, self.targets, self.rank, self.alpha)
+            self.adapter = ActiveAdapter.attach(strategy.model, self.targets, self.rank, self.alpha,
+                                                self.generator)
 
     def before_training_exp(self, strategy, **kwargs):
         if self.experience == 0:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import torch
 from pydantic import Field, model_validator
 
 from nsr_bench.config import Strict
@@ -63,17 +62,17 @@ def allocation_plugins(params: AllocationParams, rule, ctx) -> list:
     from nsr_bench.plugins.bank_routing import BankRouting
     from nsr_bench.plugins.distillation import Distillation
 
-    generator = torch.Generator().manual_seed(ctx.seed)
     bank = TaskKnowledgeBank(params.cap, params.eviction) if params.bank else None
     allocation = AdapterAllocation(rule, bank, params.targets or ctx.model.lora_targets, rank=params.rank,
                                    alpha=params.alpha, energy=params.energy, fixed_rank=params.fixed_rank,
                                    store_dtype=params.store_dtype, embed_samples=params.embed_samples,
-                                   reference=ctx.scenario.reference, generator=generator,
-                                   sampler=torch.Generator().manual_seed(ctx.seed + 1))
+                                   reference=ctx.scenario.reference,
+                                   generator=ctx.streams.torch("adapter_init"),
+                                   sampler=ctx.streams.torch("embedding"))
     plugins = [Distillation(params.distill_lambda, params.temperature)] if params.distill_lambda > 0 else []
     plugins.append(allocation)
     if bank is not None:
-        plugins.append(BankRouting(bank, ctx.scenario.reference, generator))
+        plugins.append(BankRouting(bank, ctx.scenario.reference, ctx.streams.torch("evaluation")))
     return plugins
 
 
@@ -85,5 +84,5 @@ def baseline_plugins(params: BaselineParams, ctx, *method_plugins, adapters: boo
         ctx.model.features.requires_grad_(True)
         ctx.model.frozen_backbone = False
     targets = (params.targets or ctx.model.lora_targets) if adapters and not params.whole_network else []
-    base = LoRAAdapters(targets, params.rank, params.alpha, torch.Generator().manual_seed(ctx.seed))
+    base = LoRAAdapters(targets, params.rank, params.alpha, ctx.streams.torch("adapter_init"))
     return [base, *method_plugins]

@@ -23,4 +23,4 @@ class RandomSlot(AllocationRule):
 
 
 def build(params: Params, ctx) -> list:
-    return allocation_plugins(params, RandomSlot(params.slots, ctx.seed), ctx)
+    return allocation_plugins(params, RandomSlot(params.slots, ctx.streams.seed_for("rule")), ctx)

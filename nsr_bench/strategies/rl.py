@@ -40,7 +40,7 @@ class Params(RecallingParams):
 
 def build(params: Params, ctx) -> list:
     rule = RLAllocator(params.merge_k, params.rl_lr, params.rl_baseline_decay, params.rl_threshold,
-                       params.rl_recovery_cost, params.rl_pretrain_episodes, ctx.seed)
+                       params.rl_recovery_cost, params.rl_pretrain_episodes, ctx.streams.seed_for("rule"))
     return allocation_plugins(params, rule, ctx)
 N_FEATURES = len(KINDS) + 4
 

@@ -18,16 +18,17 @@ class TensorBatchLoader:
 
     The tensors are moved to ``device`` once. ``indices`` holds the sample indices of the batch being
     served, so per-sample quantities precomputed for the whole experience (e.g. distillation targets)
-    can be looked up. Shuffling draws from torch's global generator, as ``DataLoader`` does.
+    can be looked up. Shuffling draws from ``generator`` (the cell's data-order stream; torch's global
+    generator if None, as ``DataLoader`` does).
     """
 
     def __init__(self, x: Tensor, y: Tensor, task: int, batch_size: int, shuffle: bool,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", generator: torch.Generator | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.x, self.y = x.to(device), y.to(device)
         self.t = torch.full_like(self.y, task)
-        self.batch_size, self.shuffle = batch_size, shuffle
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
         self.indices: Tensor | None = None
 
     def __len__(self) -> int:
@@ -35,7 +36,8 @@ class TensorBatchLoader:
 
     def __iter__(self):
         n = len(self.y)
-        order = (torch.randperm(n) if self.shuffle else torch.arange(n)).to(self.y.device)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        order = order.to(self.y.device)
         for start in range(0, n, self.batch_size):
             self.indices = order[start:start + self.batch_size]
             yield [self.x[self.indices], self.y[self.indices], self.t[self.indices]]

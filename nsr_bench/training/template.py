@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from avalanche.training.templates import SupervisedTemplate
 
 from nsr_bench.models.masked_head import TaskMaskedHead
@@ -22,6 +23,11 @@ class TensorTemplate(SupervisedTemplate):
 
     _pristine = None
 
+    def __init__(self, *args, data_order: torch.Generator | None = None, **kwargs):
+        """``data_order`` draws the training minibatch order of the tensor loader (the cell's own stream)."""
+        super().__init__(*args, **kwargs)
+        self.data_order = data_order
+
     def train_dataset_adaptation(self, **kwargs):
         super().train_dataset_adaptation(**kwargs)
         self._pristine = self.adapted_dataset
@@ -31,7 +37,7 @@ class TensorTemplate(SupervisedTemplate):
         self._pristine = self.adapted_dataset
 
     def make_train_dataloader(self, num_workers=0, shuffle=True, **kwargs):
-        if not self._tensor_loader(self.train_mb_size, shuffle):
+        if not self._tensor_loader(self.train_mb_size, shuffle, self.data_order):
             super().make_train_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
 
     def make_eval_dataloader(self, num_workers=0, shuffle=False, mode=None, **kwargs):
@@ -44,7 +50,7 @@ class TensorTemplate(SupervisedTemplate):
             return self._criterion(head.mask_tasks(self.mb_output, self.mb_task_id), self.mb_y)
         return super().criterion()
 
-    def _tensor_loader(self, batch_size: int, shuffle: bool) -> bool:
+    def _tensor_loader(self, batch_size: int, shuffle: bool, generator: torch.Generator | None = None) -> bool:
         """Install a :class:`TensorBatchLoader` if the data allows; False means use Avalanche's."""
         tensors = getattr(self.experience, "tensors", None)
         if tensors is None or self.adapted_dataset is not self._pristine:
@@ -52,5 +58,5 @@ class TensorTemplate(SupervisedTemplate):
         # kept on the device: copied once, a no-op ``to`` for later loaders and samples
         self.experience.tensors = tensors = tuple(t.to(self.device) for t in tensors)
         self.dataloader = TensorBatchLoader(*tensors, int(self.experience.task_label), batch_size, shuffle,
-                                            self.device)
+                                            self.device, generator)
         return True

@@ -87,3 +87,15 @@ def test_load_factors_keeps_the_best_rank_r_part_of_a_wider_sum():
     layer.load_factors(left, right)
     U, S, Vh = torch.linalg.svd(left @ right)
     assert torch.allclose(layer.delta_weight(), (U[:, :2] * S[:2]) @ Vh[:2], atol=1e-4)
+
+
+def test_a_rank_beyond_the_layers_dimensions_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"rank 100000 exceeds .* choose rank <= 8"):
+        LoRALinear(nn.Linear(16, 8), rank=100000, alpha=1.0)
+
+
+def test_a_huge_rank_fails_the_cell_at_once_with_the_reason(tmp_path):
+    from nsr_bench.cli import main
+
+    code = main(["run", "--test", "--strategy", "nsr[rank=100000]", "--results", str(tmp_path)])
+    assert code == 1
