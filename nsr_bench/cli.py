@@ -249,7 +249,7 @@ def cmd_stale(args: argparse.Namespace) -> int:
     verb = "deleted" if args.purge_stale else "stale"
     for c in stale:
         print(f"{verb} {c['hash']}  {c['scenario']}  {c['strategy']}  seed {c['seed']}  "
-              f"code {c['source'] or '(no identity: older store)'}")
+              f"code {c['code'] or '(no identity: older store)'}")
     if args.purge_stale and stale:
         purge(store, [c["hash"] for c in stale])
     print(f"{len(stale)} cells {'deleted' if args.purge_stale else 'computed by other code'} "

@@ -70,7 +70,7 @@ class StrategySpec(Strict):
 class CellIdentity(Strict):
     """What determines a cell's numbers besides its spec (built by :func:`nsr_bench.identity.cell_identity`)."""
 
-    source: str = Field(description="digest of the package's source files")
+    code: str = Field(description="digest of the package's source files")
     weights: str | None = Field(None, description="SHA-256 of the weights file named in the scenario params")
     data: dict[str, str] = Field({}, description="data source -> fingerprint of the files it reads")
     device_type: str = Field(description="CPU architecture or CUDA device name")

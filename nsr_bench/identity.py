@@ -138,7 +138,7 @@ def cell_identity(params: dict[str, Any], sources: list[str], device: str,
     ``threads`` torch threads (default: this process's ``torch.get_num_threads()``)."""
     import torch
 
-    return CellIdentity(source=source_digest(), weights=weights_digest(params), data=data_fingerprint(sources),
+    return CellIdentity(code=source_digest(), weights=weights_digest(params), data=data_fingerprint(sources),
                         device_type=device_type(device), threads=threads or torch.get_num_threads())
 
 
@@ -174,7 +174,7 @@ def torch_threads(threads: int) -> Iterator[None]:
 # ------------------------------------------------------------------ stale cells in a results store
 def stale_cells(store) -> list[dict]:
     """Stored cells computed by other code (another source digest, or no identity: older stores),
-    as dicts of hash, scenario, strategy, seed and source (None for no identity)."""
+    as dicts of hash, scenario, strategy, seed and code (its source digest; None without identity)."""
     from sqlalchemy import select
 
     c = store.schema.cells
@@ -184,10 +184,10 @@ def stale_cells(store) -> list[dict]:
     current = source_digest()
     out = []
     for row in rows:
-        source = (json.loads(row.spec).get("identity") or {}).get("source")
-        if source != current:
+        code = (json.loads(row.spec).get("identity") or {}).get("code")
+        if code != current:
             out.append({"hash": row.hash, "scenario": row.scenario, "strategy": row.strategy,
-                        "seed": row.seed, "source": source})
+                        "seed": row.seed, "code": code})
     return out
 
 

@@ -67,7 +67,7 @@ def test_a_cell_resolved_with_other_code_does_not_run_here(tmp_path, monkeypatch
     store = ResultsStore(tmp_path / "results")
     cell = resolve_cell("digits_cyclic", "fresh", seed=0, device="cpu", test=True)
     monkeypatch.setattr(identity, "source_digest", lambda: "other-code")
-    with pytest.raises(identity.IdentityError, match="other source"):
+    with pytest.raises(identity.IdentityError, match="other code"):
         run_cell(cell, store)
     assert runs(store) == 0 and not store.done(cell.hash)
 
