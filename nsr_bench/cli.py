@@ -132,7 +132,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     use_data_root(args.data_root)
     spec = matrix.load_matrix(args.spec)
-    cells, skipped = matrix.expand(spec, args.device)
+    cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs))
     for label, reason in skipped:
         print(f"skipped {label}: {reason}", file=sys.stderr)
     check_data([c.spec for c in cells])
@@ -215,11 +215,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_figures(args: argparse.Namespace) -> int:
-    from nsr_bench.plots import render_all
+def current_results(args: argparse.Namespace):
+    """The results store without cells of other code (unless ``--include-stale``), saying how many it left out."""
+    from nsr_bench.identity import current_view
     from nsr_bench.results.store import ResultsStore
 
-    written, skipped, slopes = render_all(ResultsStore(args.results), args.out)
+    store, left_out = current_view(ResultsStore(args.results), args.include_stale)
+    if left_out:
+        print(f"left out {left_out} stale cells computed by other code (`nsr-bench report --stale` lists them, "
+              "--include-stale keeps them)", file=sys.stderr)
+    return store
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from nsr_bench.plots import render_all
+
+    written, skipped, slopes = render_all(current_results(args), args.out)
     for path in written:
         print(f"wrote {path} (and .pdf)")
     for reason in skipped:
@@ -229,12 +240,30 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from nsr_bench.results.export import export, frames, summary_frame
-    from nsr_bench.results.report import write_report
+def cmd_stale(args: argparse.Namespace) -> int:
+    from nsr_bench.identity import purge, source_digest, stale_cells
     from nsr_bench.results.store import ResultsStore
 
     store = ResultsStore(args.results)
+    stale = stale_cells(store)
+    verb = "deleted" if args.purge_stale else "stale"
+    for c in stale:
+        print(f"{verb} {c['hash']}  {c['scenario']}  {c['strategy']}  seed {c['seed']}  "
+              f"code {c['code'] or '(no identity: older store)'}")
+    if args.purge_stale and stale:
+        purge(store, [c["hash"] for c in stale])
+    print(f"{len(stale)} cells {'deleted' if args.purge_stale else 'computed by other code'} "
+          f"(current code {source_digest()}) in {store.url}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from nsr_bench.results.export import export, frames, summary_frame
+    from nsr_bench.results.report import write_report
+
+    if args.stale or args.purge_stale:
+        return cmd_stale(args)
+    store = current_results(args)
     cells = frames(store)["cells"]
     if cells.empty:
         print(f"no finished cells in {store.url}")
@@ -347,10 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--results", default="results", help="results folder or database URL")
     rep.add_argument("--export", help="folder for parquet and CSV tables")
     rep.add_argument("--out", help="folder for report.md, report.html and the figures")
+    rep.add_argument("--stale", action="store_true", help="list the cells computed by other code")
+    rep.add_argument("--purge-stale", action="store_true", help="delete the cells computed by other code")
+    rep.add_argument("--include-stale", action="store_true", help="keep cells of other code in tables")
     rep.set_defaults(func=cmd_report)
     fig = sub.add_parser("figures", help="render every paper figure the results store has data for")
     fig.add_argument("--results", default="results", help="results folder or database URL")
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
+    fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
     fig.set_defaults(func=cmd_figures)
     bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
     bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)

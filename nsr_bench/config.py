@@ -1,7 +1,8 @@
 """Validated specs, YAML loading, ``name[param=value]`` overrides and the cell hash.
 
-A *cell* is (scenario, strategy, params, seed): its identity is the hash of its fully resolved
-spec plus the package version, so a finished cell is never recomputed unless forced.
+A *cell* is (scenario, strategy, params, seed): its key is the hash of its fully resolved spec and
+of its :class:`CellIdentity` (code, weights, data, device type, threads; see :mod:`nsr_bench.identity`),
+so a finished cell is reused only where a fresh computation would give the same numbers.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-
-from nsr_bench import __version__
 
 
 class SpecError(ValueError):
@@ -68,6 +67,16 @@ class StrategySpec(Strict):
     best: dict[str, dict[str, Any]] = Field({}, description="per-scenario best settings")
 
 
+class CellIdentity(Strict):
+    """What determines a cell's numbers besides its spec (built by :func:`nsr_bench.identity.cell_identity`)."""
+
+    code: str = Field(description="digest of the package's source files")
+    weights: str | None = Field(None, description="SHA-256 of the weights file named in the scenario params")
+    data: dict[str, str] = Field({}, description="data source -> fingerprint of the files it reads")
+    device_type: str = Field(description="CPU architecture or CUDA device name")
+    threads: int = Field(ge=1, description="torch threads the cell runs with")
+
+
 class CellSpec(Strict):
     """Everything that determines one cell's result."""
 
@@ -80,11 +89,11 @@ class CellSpec(Strict):
     strategy_params: dict[str, Any]
     seed: int
     device: str
+    identity: CellIdentity
 
     @property
     def hash(self) -> str:
-        payload = json.dumps({"cell": self.model_dump(mode="json"), "version": __version__},
-                             sort_keys=True)
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

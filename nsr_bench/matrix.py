@@ -5,7 +5,7 @@ A matrix spec (YAML, see ``matrices/``) names a base ``strategy`` whose paramete
 ``scenarios`` and ``seeds``, and a ``reference`` combination for paired comparisons. Expansion
 resolves every cell through the same validation as ``nsr-bench run``; incompatible combinations
 (e.g. the similarity rule with the Bank off) are skipped with the validation message as the reason.
-Finished cells (by config hash) are never rerun.
+Finished cells (by hash: spec and identity, threads included) are never rerun.
 """
 
 from __future__ import annotations
@@ -55,8 +55,17 @@ def load_matrix(path: str) -> MatrixSpec:
     return validate(MatrixSpec, load_yaml(path), str(path))
 
 
-def expand(spec: MatrixSpec, device: str = "cpu") -> tuple[list[Cell], list[tuple[str, str]]]:
-    """All valid cells, and (label, reason) for each skipped combination."""
+def worker_threads(jobs: int) -> int | None:
+    """Torch threads per cell with ``jobs`` local processes (None: this process's count)."""
+    import multiprocessing
+
+    return max(1, (multiprocessing.cpu_count() or 1) // jobs) if jobs > 1 else None
+
+
+def expand(spec: MatrixSpec, device: str = "cpu", threads: int | None = None
+           ) -> tuple[list[Cell], list[tuple[str, str]]]:
+    """All valid cells (run with ``threads`` torch threads, see :func:`worker_threads`), and
+    (label, reason) for each skipped combination."""
     keys = list(spec.factors)
     cells, skipped = [], []
     for values in itertools.product(*(spec.factors[k] for k in keys)):
@@ -65,7 +74,8 @@ def expand(spec: MatrixSpec, device: str = "cpu") -> tuple[list[Cell], list[tupl
         selector = format_selector(combo.get("strategy", spec.strategy), params)
         for scenario in spec.scenarios:
             try:
-                resolved = [resolve_cell(scenario, selector, seed, device, spec.test) for seed in spec.seeds]
+                resolved = [resolve_cell(scenario, selector, seed, device, spec.test, threads)
+                            for seed in spec.seeds]
             except SpecError as exc:
                 reason = str(exc).splitlines()[-1].strip()
                 if (label_of(combo), reason) not in skipped:
@@ -75,17 +85,15 @@ def expand(spec: MatrixSpec, device: str = "cpu") -> tuple[list[Cell], list[tupl
     return cells, skipped
 
 
-def _run_one(cell: CellSpec, url: str, threads: int) -> dict:
-    import torch
-
+def _run_one(cell: CellSpec, url: str) -> dict:
     from nsr_bench.results.store import ResultsStore
 
-    torch.set_num_threads(threads)
-    return run_cell(cell, ResultsStore(url))
+    return run_cell(cell, ResultsStore(url))  # with the cell's own thread count
 
 
 def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[list[Cell], list[dict], dict]:
-    """Run the unfinished cells (``jobs`` local processes). A failing cell is recorded in the
+    """Run the unfinished cells (``jobs`` local processes, each cell with the thread count it was
+    expanded with: pass ``threads=worker_threads(jobs)`` to :func:`expand`). A failing cell is recorded in the
     store's ``runs`` table and does not stop the others. Returns the finished cells, their
     summaries, and {hash: error} of the cells that failed."""
     pending = [c.spec for c in cells if not store.done(c.spec.hash)]
@@ -104,9 +112,8 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[
     else:
         import multiprocessing
 
-        threads = max(1, (multiprocessing.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_one, cell, store.url, threads): cell for cell in pending}
+            futures = {pool.submit(_run_one, cell, store.url): cell for cell in pending}
             for future in as_completed(futures):
                 if future.exception() is not None:
                     exc = future.exception()

@@ -18,6 +18,7 @@ import numpy as np
 
 from nsr_bench import __version__
 from nsr_bench.config import CellSpec, SpecError, TrainSpec, parse_selector, validate
+from nsr_bench.identity import cell_identity, check_identity, torch_threads
 from nsr_bench.registry import lookup, resolve
 from nsr_bench.results.store import ResultsStore
 
@@ -55,8 +56,9 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
-                 test: bool = False) -> CellSpec:
-    """Resolve selectors such as ``"nsr[rank=8]"`` into a fully validated cell (no work done)."""
+                 test: bool = False, threads: int | None = None) -> CellSpec:
+    """Resolve selectors such as ``"nsr[rank=8]"`` into a fully validated cell (no work done) that
+    runs with ``threads`` torch threads (default: this process's count)."""
     sc_name, sc_over = parse_selector(scenario)
     sc = lookup("scenarios", sc_name)
     train = sc.train.model_dump()
@@ -78,10 +80,11 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
     params_model = resolve(st.impl).Params
     where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"
     st_params = validate(params_model, raw, where).model_dump(mode="json")
+    device = resolve_device(device)
     return CellSpec(scenario=sc_name, builder=sc.builder, scenario_params=params,
                     train=validate(TrainSpec, train, f"scenario {sc_name!r} train"),
-                    strategy=st_name, impl=st.impl, strategy_params=st_params, seed=seed,
-                    device=resolve_device(device))
+                    strategy=st_name, impl=st.impl, strategy_params=st_params, seed=seed, device=device,
+                    identity=cell_identity(params, sc.sources(params), device, threads))
 
 
 @contextmanager
@@ -126,9 +129,12 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     The attempt is recorded in the store's ``runs`` table; a failure (or an interrupt) marks it
     failed and stores nothing else. ``progress`` (a tqdm bar, optional) shows the experience;
     ``on_experience(i, running_acc)`` is called after experience i and may raise :class:`CellPruned`.
+    A cell whose identity this process cannot honour (other code, data or device) raises
+    :class:`~nsr_bench.identity.IdentityError` before anything runs.
     """
     if store.done(cell.hash) and not force:
         return store.summary(cell.hash)
+    check_identity(cell)
     run_id = store.start_run(cell.hash)
     try:
         summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience)
@@ -143,8 +149,9 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
 def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=()):
     """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, Bank bytes or None).
 
-    ``extra_plugins`` (Avalanche plugins, e.g. an audit) join the loop without changing the cell."""
-    with flushed_subnormals():
+    ``extra_plugins`` (Avalanche plugins, e.g. an audit) join the loop without changing the cell.
+    Torch runs with the cell's thread count (part of its identity), restored afterwards."""
+    with flushed_subnormals(), torch_threads(cell.identity.threads):
         return _execute(cell, progress, on_experience, extra_plugins)
 
 
@@ -201,7 +208,8 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     summary, documents, rows = summarize(cell, scenario, recorder, report, wall)
     documents["manifest"] = {
         "cell": cell.model_dump(mode="json"), "hash": cell.hash, "seed": cell.seed,
-        "versions": versions(), "device": cell.device, "scenario_info": scenario.info,
+        "versions": versions(), "device": cell.device, "identity": cell.identity.model_dump(),
+        "scenario_info": scenario.info,
         "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
         "timings": {"wall_s": wall, "train_s": recorder.train_seconds}, "feature_cache": feature_cache,
         "decisions": [], "rule_history": None, **report.manifest,

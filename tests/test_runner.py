@@ -25,6 +25,8 @@ def test_cell_hash_depends_on_every_setting():
     assert a.hash != resolve_cell("digits_cyclic", "nsr[rank=8]", seed=0, device="cpu").hash
     assert a.hash != resolve_cell("digits_cyclic[epochs=5]", "nsr", seed=0, device="cpu").hash
     assert a.hash != resolve_cell("digits_cyclic", "nsr", seed=1, device="cpu").hash
+    more_threads = a.identity.threads + 1
+    assert a.hash != resolve_cell("digits_cyclic", "nsr", seed=0, device="cpu", threads=more_threads).hash
 
 
 def test_cuda_request_without_cuda_is_a_clear_error():

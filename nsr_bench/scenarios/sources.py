@@ -131,16 +131,19 @@ def _load_mnist_format(name: str, cls_name: str, root: Path, train: bool, per_cl
     return Split(ds.data[idx].unsqueeze(1).float() / 255, ds.targets[idx].long(), 10)
 
 
+ARCHIVES = {"cifar10": ("cifar10-jpeg.tar.gz", "cifar10"), "gtsrb": ("gtsrb32.tar.gz", "gtsrb")}
+"""Sources shipped as an archive: name -> (archive under the data root, the folder it holds)."""
+
+
 def _load_folder_archive(name: str, root: Path, train: bool, per_class, rng) -> Split:
     from torchvision.datasets import GTSRB, ImageFolder
 
     root = _need_root(root, name)
+    base = _extract(root, *ARCHIVES[name])
     if name == "cifar10":
-        base = _extract(root, "cifar10-jpeg.tar.gz", "cifar10")
         samples = ImageFolder(str(base / "cifar10" / ("train" if train else "test"))).samples
         num_classes = 10
     else:
-        base = _extract(root, "gtsrb32.tar.gz", "gtsrb")
         try:
             samples = GTSRB(str(base), split="train" if train else "test", download=False)._samples
         except (RuntimeError, FileNotFoundError) as exc:
@@ -180,10 +183,12 @@ def _load_digits(name: str, root, train: bool, per_class, rng) -> Split:
                  torch.as_tensor(data.target[idx]).long(), 10)
 
 
+MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "notmnist": "notMNIST"}
+"""Sources in the MNIST idx format: name -> torchvision class (and folder) name."""
+
 SOURCES = {
-    "mnist": lambda r, t, n, g: _load_mnist_format("mnist", "MNIST", r, t, n, g),
-    "fashion_mnist": lambda r, t, n, g: _load_mnist_format("fashion_mnist", "FashionMNIST", r, t, n, g),
-    "notmnist": lambda r, t, n, g: _load_mnist_format("notmnist", "notMNIST", r, t, n, g),
+    **{name: lambda r, t, n, g, name=name: _load_mnist_format(name, MNIST_FOLDERS[name], r, t, n, g)
+       for name in MNIST_FOLDERS},
     "cifar10": lambda r, t, n, g: _load_folder_archive("cifar10", r, t, n, g),
     "gtsrb": lambda r, t, n, g: _load_folder_archive("gtsrb", r, t, n, g),
     "cifar100": lambda r, t, n, g: _load_torchvision_download("cifar100", r, t, n, g),
@@ -204,6 +209,35 @@ def load_source(name: str, root: Path | None, train: bool, samples_per_class: in
     if image_size is not None:
         x = _resize(x, image_size)
     return Split(x.contiguous(), split.y, split.num_classes)
+
+
+def source_files(name: str, root: Path | None) -> dict[str, Path]:
+    """The files ``name``'s loader reads (both splits), by a name relative to the data root: what a
+    cell's data fingerprint hashes. Expected files that are missing are listed too; a source that
+    needs a data root lists nothing without one (loading it then says what is missing)."""
+    if name == "digits":
+        import importlib.util
+
+        sklearn = Path(importlib.util.find_spec("sklearn").origin).parent  # found, not imported
+        return {"sklearn/digits.csv.gz": sklearn / "datasets" / "data" / "digits.csv.gz"}
+    if root is None:
+        return {}
+    if name in MNIST_FOLDERS:
+        folder = f"{MNIST_FOLDERS[name]}/raw"
+        files = [f"{split}-{kind}" for split in ("train", "t10k") for kind in ("images-idx3-ubyte",
+                                                                                "labels-idx1-ubyte")]
+    elif name in ARCHIVES:
+        archive, folder = ARCHIVES[name]
+        if not (root / folder).is_dir():  # read from the archive (see _extract)
+            return {archive: root / archive}
+        files = sorted(p.relative_to(root / folder).as_posix() for p in (root / folder).rglob("*") if p.is_file())
+    elif name == "cifar100":
+        folder, files = "cifar-100-python", ["train", "test", "meta"]
+    elif name == "svhn":
+        folder, files = ".", ["train_32x32.mat", "test_32x32.mat"]
+    else:
+        raise DataError(f"unknown data source {name!r}; known sources: {', '.join(sorted(SOURCES))}")
+    return {(Path(folder) / f).as_posix(): root / folder / f for f in files}
 
 
 def source_status(name: str, root: Path | None) -> str | None:
