@@ -52,7 +52,12 @@ def same(a, b) -> bool:
 
 
 def main() -> None:
+    import os
+    import tempfile
+
     from nsr_bench import registry
+
+    os.environ["NSR_CACHE_DIR"] = tempfile.mkdtemp(prefix="nsr-pin-")  # nothing cached by other runs
 
     cells = DEFAULT_CELLS + [("digits_cyclic", s, True) for s in sorted(registry.strategies())]
     pinned = {key(*c): compute(*c) for c in cells}

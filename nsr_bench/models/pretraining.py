@@ -69,6 +69,8 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
     recipe = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs,
               "seed": seed, "source": source, "n_images": len(x_pretrain), "device": torch.device(device).type,
               "data_sha256": hashlib.sha256(x_pretrain.numpy().tobytes()).hexdigest()}
+    if recipe["device"] == "cpu":  # CPU kernels split reductions by thread: other threads, other bits
+        recipe["cpu_threads"] = torch.get_num_threads()
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / "backbones" / f"{arch}-{key}.safetensors"
     if path.is_file():

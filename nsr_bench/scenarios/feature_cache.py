@@ -38,9 +38,11 @@ def first_adapted_stage(backbone: nn.Module, adapted: set[str]) -> int:
 
 def prefix_key(backbone: nn.Module, end: int, x: Tensor, device: str = "cpu") -> str:
     """SHA-256 of what determines the prefix output: architecture, split point, prefix weights, input,
-    and the device type that computes it."""
+    and the device type (and, on the CPU, the thread count) that computes it."""
+    kind = torch.device(device).type
+    threads = torch.get_num_threads() if kind == "cpu" else None
     h = hashlib.sha256(json.dumps({"arch": type(backbone).__name__, **backbone.config, "end": end,
-                                   "device": torch.device(device).type}, sort_keys=True).encode())
+                                   "device": kind, "cpu_threads": threads}, sort_keys=True).encode())
     owned = [o for stage in backbone.STAGES[:end] for o in stage]
     for name, t in sorted(backbone.state_dict().items()):
         if any(name.startswith(o + ".") for o in owned):

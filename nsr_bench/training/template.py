@@ -23,9 +23,9 @@ class TensorTemplate(SupervisedTemplate):
 
     _pristine = None
 
-    def __init__(self, *args, data_order: torch.Generator | None = None, **kwargs):
+    def __init__(self, *, data_order: torch.Generator | None = None, **kwargs):
         """``data_order`` draws the training minibatch order of the tensor loader (the cell's own stream)."""
-        super().__init__(*args, **kwargs)
+        super().__init__(**kwargs)
         self.data_order = data_order
 
     def train_dataset_adaptation(self, **kwargs):

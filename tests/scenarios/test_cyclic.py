@@ -59,3 +59,21 @@ def test_backbone_cache_is_keyed_by_the_pretraining_device(tiny_scenario):
     assert on_cpu["device"] == "cpu" and tiny_scenario.info["backbone"]["device"] == "cpu"
     with pytest.raises(NotImplementedError):  # a different key: a miss, so it tries to pre-train on meta
         obtain_backbone("small_cnn", x, "zeros", epochs=1, device="meta")
+
+
+def test_backbone_cache_is_keyed_by_the_cpu_thread_count():
+    """A backbone pre-trained with 2 threads has other bits than with 1: it must not be reused for a
+    1-thread cell (this made a cell's numbers depend on what ran before it in the process)."""
+    from nsr_bench.models.pretraining import obtain_backbone
+
+    x = torch.zeros(4, 1, 8, 8)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        _, _, one = obtain_backbone("small_cnn", x, "zeros-threads", epochs=1)
+        torch.set_num_threads(2)
+        _, _, two = obtain_backbone("small_cnn", x, "zeros-threads", epochs=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert (one["cpu_threads"], two["cpu_threads"]) == (1, 2)
+    assert one["cache_key"] != two["cache_key"] and not two["loaded_from_cache"]
