@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SCENARIO = "digits_cyclic"
 DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
@@ -25,10 +26,14 @@ def parse_seeds(text: str) -> list[int]:
     try:
         if "-" in text.strip().lstrip("-"):
             lo, hi = text.split("-", 1)
-            return list(range(int(lo), int(hi) + 1))
-        return [int(s) for s in str(text).split(",") if s.strip()]
+            seeds = list(range(int(lo), int(hi) + 1))
+        else:
+            seeds = [int(s) for s in str(text).split(",") if s.strip()]
     except ValueError:
         raise SpecError(f"--seeds {text!r}: give integers as 0,1,2 or a range 0-2") from None
+    if not seeds:
+        raise SpecError(f"--seeds {text!r} names no seed; a range runs from low to high, as 0-2")
+    return seeds
 
 
 def format_table(summaries: list[dict]) -> str:
@@ -62,6 +67,20 @@ def use_data_root(value: str | None) -> None:
     """``--data-root`` wins over ``NSR_DATA_ROOT``; builders read the environment (not the cell hash)."""
     if value:
         os.environ["NSR_DATA_ROOT"] = str(Path(value).resolve())
+
+
+def output_folder(value: str, flag: str) -> Path:
+    """The folder ``value`` of option ``flag``, created if needed; a SpecError if it cannot be one."""
+    from nsr_bench.config import SpecError
+
+    folder = Path(value)
+    if folder.exists() and not folder.is_dir():
+        raise SpecError(f"{flag} {value}: is a file, not a folder; give a folder to write into")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"{flag} {value}: cannot create the folder ({exc.strerror or exc})") from None
+    return folder
 
 
 def check_data(cells) -> None:
@@ -135,6 +154,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs))
     for label, reason in skipped:
         print(f"skipped {label}: {reason}", file=sys.stderr)
+    matrix.check_expanded(spec, cells, skipped)
     check_data([c.spec for c in cells])
     if args.enqueue:
         from nsr_bench.distributed import enqueue
@@ -178,6 +198,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from nsr_bench.results.store import ResultsStore, tidy
     from nsr_bench.runner import resolve_cell, run_cell
 
+    if args.trials < 1:
+        raise SpecError(f"--trials {args.trials}: give at least 1 trial per strategy")
     use_data_root(args.data_root)
     if args.all:
         names = sorted(n for n, s in registry.strategies().items() if s.search_space)
@@ -230,7 +252,7 @@ def current_results(args: argparse.Namespace):
 def cmd_figures(args: argparse.Namespace) -> int:
     from nsr_bench.plots import render_all
 
-    written, skipped, slopes = render_all(current_results(args), args.out)
+    written, skipped, slopes = render_all(current_results(args), output_folder(args.out, "--out"))
     for path in written:
         print(f"wrote {path} (and .pdf)")
     for reason in skipped:
@@ -263,18 +285,26 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.stale or args.purge_stale:
         return cmd_stale(args)
+    export_to = output_folder(args.export, "--export") if args.export else None
+    report_to = output_folder(args.out, "--out") if args.out else None
     store = current_results(args)
     cells = frames(store)["cells"]
     if cells.empty:
         print(f"no finished cells in {store.url}")
         return 0
     print(summary_frame(cells).to_string())
-    if args.export:
-        for path in export(store, args.export):
+    for folder, write in ((export_to, export), (report_to, write_report)):
+        for path in write(store, folder) if folder else []:
             print(f"wrote {path}")
-    if args.out:
-        for path in write_report(store, args.out):
-            print(f"wrote {path}")
+    return 0
+
+
+def cmd_export_cell(args: argparse.Namespace) -> int:
+    from nsr_bench.results.export import export_cell
+    from nsr_bench.results.store import ResultsStore
+
+    for path in export_cell(ResultsStore(args.results), args.cell, output_folder(args.out, "--out")):
+        print(f"wrote {path}")
     return 0
 
 
@@ -311,6 +341,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+SHARED = {  # the options several commands take: help text, defined once (see shared())
+    "results": "results folder (SQLite file nsr.db in it), SQLite file (*.db) or database URL",
+    "device": "auto, cpu, cuda or cuda:N",
+    "data_root": "folder with the real datasets",
+    "json": "print the output as JSON",
+}
+
+
+def shared(*names: str, **defaults: Any) -> argparse.ArgumentParser:
+    """A parent parser with the :data:`SHARED` options ``names``. ``defaults`` gives a command's own
+    default for an option, or ``(default, shown)`` when the help should show another value (``run``
+    keeps None so that ``--config`` can fill the option)."""
+    shown_defaults = {"results": "results", "device": "auto", "data_root": "$NSR_DATA_ROOT"}
+    parent = argparse.ArgumentParser(add_help=False)
+    for name in names:
+        flag = "--" + name.replace("_", "-")
+        if name == "json":
+            parent.add_argument(flag, action="store_true", help=SHARED[name])
+            continue
+        default = defaults.get(name, shown_defaults[name] if name == "results" else None)
+        default, shown = default if isinstance(default, tuple) else (default, default or shown_defaults[name])
+        parent.add_argument(flag, default=default, help=f"{SHARED[name]} (default {shown})")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     from nsr_bench import __version__
 
@@ -318,43 +373,37 @@ def build_parser() -> argparse.ArgumentParser:
                                      "benchmark for Neural Subspace Reallocation (NSR).")
     parser.add_argument("--version", action="version", version=f"nsr-bench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run cells (default: NSR vs fresh vs carry on the embedded scenario)")
+    run = sub.add_parser("run", help="run cells (default: NSR vs fresh vs carry on the embedded scenario)",
+                         parents=[shared("results", "device", "data_root", "json",
+                                         results=(None, "results"), device=(None, "auto"))])
     run.add_argument("--scenario",
                      help=f"scenario, optionally NAME[key=value,...] (default {DEFAULT_SCENARIO})")
     run.add_argument("--strategy", action="append", default=[],
                      help='strategy, repeatable, e.g. "nsr[rank=8,cap=20]" (default: nsr, fresh, carry)')
     run.add_argument("--seeds", help="seeds as 0,1,2 or 0-2 (default 0)")
-    run.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     run.add_argument("--config", help="YAML file whose keys match these flags")
-    run.add_argument("--results", help="results folder (SQLite file nsr.db in it) or database URL "
-                     "(default results)")
-    run.add_argument("--json", action="store_true", help="print the summaries as a JSON array")
     run.add_argument("--force", action="store_true", help="recompute cells that are already finished")
     run.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
-    run.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
     run.set_defaults(func=cmd_run)
-    data = sub.add_parser("data", help="list every scenario with whether its data is available here")
-    data.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
+    data = sub.add_parser("data", help="list every scenario with whether its data is available here",
+                          parents=[shared("data_root")])
     data.set_defaults(func=cmd_data)
-    mat = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably")
-    mat.add_argument("spec", help="matrix YAML file (see matrices/)")
+    mat = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably",
+                         parents=[shared("results", "device", "data_root", "json", device="cpu")])
+    mat.add_argument("spec", help="matrix YAML file, or the name of a shipped matrix (tiny, paper_ablation)")
     mat.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
-    mat.add_argument("--results", default="results", help="results folder or database URL")
     mat.add_argument("--storage", help="shared database URL (results and Optuna queue)")
     mat.add_argument("--enqueue", action="store_true", help="queue the cells for `nsr-bench worker`")
     mat.add_argument("--study", help="queue name (default: the matrix name)")
-    mat.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    mat.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
-    mat.add_argument("--json", action="store_true", help="print the summary table as JSON")
     mat.set_defaults(func=cmd_matrix)
-    wrk = sub.add_parser("worker", help="run queued cells from a shared database until none is left")
+    wrk = sub.add_parser("worker", help="run queued cells from a shared database until none is left",
+                         parents=[shared("results", "data_root", results=(None, "the --storage URL"))])
     wrk.add_argument("--storage", required=True, help="database URL the cells were queued in")
     wrk.add_argument("--study", required=True, help="queue name (the matrix name)")
-    wrk.add_argument("--results", help="results database URL (default: the storage URL)")
     wrk.add_argument("--heartbeat", type=int, default=30, help="seconds between heartbeats (default 30)")
-    wrk.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
     wrk.set_defaults(func=cmd_worker)
-    swp = sub.add_parser("sweep", help="Optuna sweep over strategies' search spaces (equal budgets)")
+    swp = sub.add_parser("sweep", help="Optuna sweep over strategies' search spaces (equal budgets)",
+                         parents=[shared("results", "device", "data_root", "json", device="cpu")])
     swp.add_argument("--strategy", action="append", default=[], help="strategy to tune (repeatable)")
     swp.add_argument("--all", action="store_true", help="every strategy with a search space")
     swp.add_argument("--scenario", default=DEFAULT_SCENARIO, help=f"scenario (default {DEFAULT_SCENARIO})")
@@ -365,32 +414,33 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--sampler-seed", type=int, default=0, help="TPE seed (default 0)")
     swp.add_argument("--seed", type=int, default=0, help="cell seed (default 0)")
     swp.add_argument("--storage", help="Optuna storage: database URL or journal:FILE (default: --results)")
-    swp.add_argument("--results", default="results", help="results folder or database URL")
     swp.add_argument("--write-best", action="store_true", help="record the best settings in the spec")
     swp.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
-    swp.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    swp.add_argument("--data-root", help="folder with the real datasets (default $NSR_DATA_ROOT)")
-    swp.add_argument("--json", action="store_true", help="print the sweep report as JSON")
     swp.set_defaults(func=cmd_sweep)
-    rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV")
-    rep.add_argument("--results", default="results", help="results folder or database URL")
+    rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV",
+                         parents=[shared("results")])
     rep.add_argument("--export", help="folder for parquet and CSV tables")
     rep.add_argument("--out", help="folder for report.md, report.html and the figures")
     rep.add_argument("--stale", action="store_true", help="list the cells computed by other code")
     rep.add_argument("--purge-stale", action="store_true", help="delete the cells computed by other code")
     rep.add_argument("--include-stale", action="store_true", help="keep cells of other code in tables")
     rep.set_defaults(func=cmd_report)
-    fig = sub.add_parser("figures", help="render every paper figure the results store has data for")
-    fig.add_argument("--results", default="results", help="results folder or database URL")
+    exp = sub.add_parser("export-cell", help="write one cell's manifest, summary, accuracy matrix, curves "
+                         "and Bank as files", parents=[shared("results")])
+    exp.add_argument("cell", help="cell hash (or a unique prefix of one)")
+    exp.add_argument("--out", required=True, help="output folder")
+    exp.set_defaults(func=cmd_export_cell)
+    fig = sub.add_parser("figures", help="render every paper figure the results store has data for",
+                         parents=[shared("results")])
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
     fig.set_defaults(func=cmd_figures)
     bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
     bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)
-    ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank")
+    ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank",
+                             parents=[shared("results")])
     ins.add_argument("file", nargs="?", help="a bank.safetensors file")
     ins.add_argument("--cell", help="read the Bank of this cell hash from the results store")
-    ins.add_argument("--results", default="results", help="results folder or database URL")
     ins.add_argument("--save", help="with --cell: also write the Bank to this file")
     ins.set_defaults(func=cmd_bank)
     lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")

@@ -28,9 +28,14 @@ def _storage(url: str, heartbeat: int):
     if "://" not in url:
         raise SpecError(f"--storage {url!r}: give a database URL (e.g. postgresql+psycopg://user@host/db)")
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    return optuna.storages.RDBStorage(
-        url, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
+    try:
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
+    except Exception as exc:  # SQLAlchemy's or Optuna's error for a database it cannot open or read
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise SpecError(f"cannot open the storage {url} ({reason}); give a reachable, writable database "
+                        "URL with --storage") from None
 
 
 def enqueue(cells: list[CellSpec], url: str, study_name: str, heartbeat: int = 30) -> int:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,8 +53,26 @@ def label_of(combo: dict[str, Any]) -> str:
     return ",".join(f"{k}={json.dumps(v)}" for k, v in combo.items())
 
 
-def load_matrix(path: str) -> MatrixSpec:
+def load_matrix(path: str | Path) -> MatrixSpec:
+    """The matrix spec in file ``path``, or the shipped matrix of that name (``tiny``)."""
+    from nsr_bench.registry import shipped_dir
+
+    shipped = shipped_dir("matrices") / f"{path}.yaml"
+    if not Path(path).exists() and Path(str(path)).name == str(path) and shipped.is_file():
+        path = shipped
     return validate(MatrixSpec, load_yaml(path), str(path))
+
+
+def check_expanded(spec: MatrixSpec, cells: list[Cell], skipped: list[tuple[str, str]]) -> None:
+    """A SpecError when nothing is left to run, or when the reference names no combination that runs."""
+    if not cells:
+        raise SpecError(f"matrix {spec.name!r}: every combination was skipped ({len(skipped)}), nothing to run")
+    if spec.reference:
+        unknown = sorted(set(spec.reference) - set(spec.factors))
+        labels = {c.label for c in cells}
+        if unknown or label_of({k: spec.reference.get(k) for k in spec.factors}) not in labels:
+            raise SpecError(f"matrix {spec.name!r}: reference {spec.reference} matches no combination that runs;"
+                            f" give one value of each factor ({', '.join(spec.factors)}) of a run combination")
 
 
 def worker_threads(jobs: int) -> int | None:
@@ -85,6 +105,20 @@ def expand(spec: MatrixSpec, device: str = "cpu", threads: int | None = None
     return cells, skipped
 
 
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the parent process dies (even by SIGKILL), so that a killed
+    ``matrix -j N`` leaves no orphans running cells. Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def _run_one(cell: CellSpec, url: str) -> dict:
     from nsr_bench.results.store import ResultsStore
 
@@ -112,7 +146,8 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_run_one, cell, store.url): cell for cell in pending}
             for future in as_completed(futures):
                 if future.exception() is not None:

@@ -1,26 +1,43 @@
 """Find strategy and scenario specs: ``./strategies`` and ``./scenarios`` of the working directory,
-then folders listed in ``NSR_SPEC_PATH`` (os.pathsep-separated), then the project's own folders.
-The first spec of a name wins, so a local YAML file can shadow a shipped one.
+then folders listed in ``NSR_SPEC_PATH`` (os.pathsep-separated), then the specs shipped with the
+package (:func:`shipped_dir`). The first spec of a name wins, so a local YAML file can shadow a
+shipped one.
+
+Specs parametrise trusted code only: a strategy's ``impl`` or a scenario's ``builder`` must name a
+module inside the ``nsr_bench`` package, or an implementation registered through the Python entry
+points ``nsr_bench.strategies`` / ``nsr_bench.scenarios`` (by entry-point name, or by its exact
+``module:attr`` value). Anything else is refused before it is imported.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.resources
 import os
 from pathlib import Path
 
 from nsr_bench.config import ScenarioSpec, SpecError, StrategySpec, load_yaml, validate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GROUPS = {"strategies": "nsr_bench.strategies", "scenarios": "nsr_bench.scenarios"}
+TARGET_FIELD = {"strategies": "impl", "scenarios": "builder"}
 
 
 class UnknownNameError(SpecError):
     """A strategy or scenario name that no spec defines."""
 
 
+def shipped_dir(kind: str) -> Path:
+    """The shipped specs of ``kind`` (strategies, scenarios, matrices): package data of
+    ``nsr_bench._specs`` in an installed wheel, else the source checkout's top-level folder."""
+    packaged = Path(str(importlib.resources.files("nsr_bench._specs").joinpath(kind)))
+    return packaged if packaged.is_dir() else PROJECT_ROOT / kind
+
+
 def spec_dirs(kind: str) -> list[Path]:
     extra = [Path(p) / kind for p in os.environ.get("NSR_SPEC_PATH", "").split(os.pathsep) if p]
-    dirs = [Path.cwd() / kind, *extra, PROJECT_ROOT / kind]
+    dirs = [Path.cwd() / kind, *extra, shipped_dir(kind)]
     seen, out = set(), []
     for d in dirs:
         if d.is_dir() and d.resolve() not in seen:
@@ -34,6 +51,7 @@ def _load(kind: str, model: type) -> dict:
     for d in spec_dirs(kind):
         for path in sorted(d.glob("*.yaml")):
             spec = validate(model, load_yaml(path), str(path))
+            trusted(getattr(spec, TARGET_FIELD[kind]), f"{path}: {TARGET_FIELD[kind]}", kind)
             spec._path = str(path)
             specs.setdefault(spec.name, spec)
     return specs
@@ -56,9 +74,32 @@ def lookup(kind: str, name: str):
     return specs[name]
 
 
+def entry_points(kind: str | None = None) -> dict[str, str]:
+    """Registered implementations, entry-point name -> ``module:attr``, of ``kind`` (default: both groups)."""
+    groups = [GROUPS[kind]] if kind else list(GROUPS.values())
+    return {ep.name: ep.value for g in groups for ep in importlib.metadata.entry_points(group=g)}
+
+
+def trusted(target: str, where: str, kind: str | None = None) -> str:
+    """The importable ``module[:attr]`` that ``target`` names, if it is trusted code (see the module
+    docstring); otherwise a SpecError, raised before anything is imported."""
+    module = target.partition(":")[0]
+    if module == "nsr_bench" or module.startswith("nsr_bench."):
+        return target
+    registered = entry_points(kind)
+    if target in registered:
+        return registered[target]
+    if target in registered.values():
+        return target
+    groups = " or ".join(repr(GROUPS[k]) for k in ([kind] if kind else GROUPS))
+    raise SpecError(f"{where} {target!r} is not trusted code: name a module inside nsr_bench, or an "
+                    f"implementation registered under the entry-point group {groups} (registered here: "
+                    f"{', '.join(sorted(registered)) or 'none'})")
+
+
 def resolve(target: str):
-    """Import ``module`` or ``module:attribute``."""
-    module, _, attr = target.partition(":")
+    """Import ``module`` or ``module:attribute`` of trusted code (see :func:`trusted`)."""
+    module, _, attr = trusted(target, "implementation").partition(":")
     try:
         obj = importlib.import_module(module)
         return getattr(obj, attr) if attr else obj

@@ -1,7 +1,10 @@
 """The results store: finished cells in a SQL database, written in one transaction each.
 
-``ResultsStore("results")`` opens (or creates) ``results/nsr.db`` (SQLite); any SQLAlchemy URL
-(``postgresql://user@host/db``) names a shared database. A cell is stored with its manifest,
+``ResultsStore("results")`` opens (or creates) ``results/nsr.db`` (SQLite); a path ending in ``.db``
+(or an existing file) is the SQLite file itself; any SQLAlchemy URL (``postgresql://user@host/db``)
+names a shared database. A database holding only unrelated tables is refused, and so is a damaged
+one, with a message rather than a traceback. Opening a store marks the runs that a dead process of
+this host left ``running`` as ``abandoned``. A cell is stored with its manifest,
 summary, long accuracy matrix, recovery curves and Bank in a single transaction: a crash leaves
 either the whole cell or nothing. A finished cell is never overwritten unless forced.
 """
@@ -38,9 +41,17 @@ def tidy(obj: Any) -> Any:
     return obj
 
 
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+OPTUNA_TABLES = {"studies", "version_info"}  # an Optuna storage may share the database
+
+
 def store_url(target: str | os.PathLike) -> str:
+    """A database URL as is; a SQLite file (``*.db`` or an existing file) as it is; else ``FOLDER/nsr.db``."""
     text = str(target)
-    return text if "://" in text else f"sqlite:///{Path(text).resolve() / 'nsr.db'}"
+    if "://" in text:
+        return text
+    path = Path(text).resolve()
+    return f"sqlite:///{path if path.suffix in SQLITE_SUFFIXES or path.is_file() else path / 'nsr.db'}"
 
 
 def worker_name() -> str:
@@ -52,7 +63,7 @@ class ResultsStore:
 
     def __init__(self, target: str | os.PathLike = "results"):
         from sqlalchemy import create_engine, event
-        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
         from nsr_bench.results import schema
 
@@ -65,11 +76,52 @@ class ResultsStore:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
+            self._check_not_foreign()
             self._create_tables()
             self._check_version()
+            self._mark_abandoned()
+        except DatabaseError as exc:
+            if _damage(exc):
+                raise _damaged(self.url, exc) from None
+            raise StoreError(f"cannot open the results store {self.url} ({_reason(exc)}); pass a writable "
+                             "folder or a reachable database URL with --results") from None
         except (SQLAlchemyError, OSError, ImportError) as exc:
             raise StoreError(f"cannot open the results store {self.url} ({_reason(exc)}); pass a writable "
                              "folder or a reachable database URL with --results") from None
+
+    def _check_not_foreign(self) -> None:
+        """Refuse a database whose tables are neither ours nor Optuna's (another program's data)."""
+        from sqlalchemy import inspect
+
+        tables = set(inspect(self.engine).get_table_names())
+        if tables and not tables & (set(self.schema.metadata.tables) | OPTUNA_TABLES):
+            raise StoreError(f"{self.url} is not an nsr-bench results store (it holds other tables: "
+                             f"{', '.join(sorted(tables)[:5])}); give a new folder or database with --results")
+
+    def _mark_abandoned(self) -> None:
+        """Mark as ``abandoned`` the runs still ``running`` whose process, on this host, is gone."""
+        from sqlalchemy import select, update
+
+        r = self.schema.runs
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(r.c.id, r.c.worker, r.c.started_at).where(r.c.status == "running")).all()
+            dead = [row.id for row in rows if _process_gone(row.worker, row.started_at)]
+            if dead:
+                conn.execute(update(r).where(r.c.id.in_(dead), r.c.status == "running").values(
+                    status="abandoned", finished_at=time.time(), error="the process running it died"))
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        """A connection for reading; a damaged database becomes a StoreError."""
+        from sqlalchemy.exc import DatabaseError
+
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except DatabaseError as exc:
+            if not _damage(exc):
+                raise
+            raise _damaged(self.url, exc, "read") from None
 
     def _create_tables(self, attempts: int = 5) -> None:
         """``create_all``, retried: processes that open a new database at once race to create it."""
@@ -102,21 +154,21 @@ class ResultsStore:
         from sqlalchemy import select
 
         c = self.schema.cells
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(select(c.c.hash).where(c.c.hash == cell_hash)).first() is not None
 
     def summary(self, cell_hash: str) -> dict:
         from sqlalchemy import select
 
         c = self.schema.cells
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return json.loads(conn.execute(select(c.c.summary).where(c.c.hash == cell_hash)).scalar_one())
 
     def summaries(self) -> list[dict]:
         from sqlalchemy import select
 
         c = self.schema.cells
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [json.loads(s) for s in conn.execute(select(c.c.summary).order_by(c.c.finished_at)).scalars()]
 
     def table(self, name: str) -> list[dict]:
@@ -124,15 +176,37 @@ class ResultsStore:
         from sqlalchemy import select
 
         t = self.schema.metadata.tables[name]
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(t))]
 
     def bank_bytes(self, cell_hash: str) -> bytes | None:
         from sqlalchemy import select
 
         b = self.schema.banks
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(select(b.c.data).where(b.c.hash == cell_hash)).scalar()
+
+    def cell(self, prefix: str) -> dict:
+        """The ``cells`` row whose hash is ``prefix`` or starts with it; a StoreError if none or several."""
+        from sqlalchemy import select
+
+        c = self.schema.cells
+        with self._connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(select(c).where(c.c.hash.startswith(prefix)).limit(2))]
+        if len(rows) != 1:
+            problem = "no finished cell" if not rows else "several cells"
+            raise StoreError(f"{problem} with hash {prefix!r} in {self.url}; `nsr-bench report --export DIR` "
+                             "lists the hashes (cells.csv)")
+        return rows[0]
+
+    def rows(self, name: str, cell_hash: str) -> list[dict]:
+        """The rows of table ``name`` (accuracy, curves, runs) of one cell, in insertion order."""
+        from sqlalchemy import select
+
+        t = self.schema.metadata.tables[name]
+        query = select(t).where(t.c.hash == cell_hash).order_by(t.c.id)
+        with self._connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     # ---------------------------------------------------------------- writing
     def start_run(self, cell_hash: str) -> int:
@@ -178,11 +252,18 @@ class ResultsStore:
     def _writing(self, what: str) -> Iterator[None]:
         """Turn a database that cannot take a write (full disk, read-only, lost server) into a StoreError;
         the transaction is rolled back, so earlier cells are untouched."""
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DatabaseError, OperationalError
 
         try:
             yield
-        except (OperationalError, OSError) as exc:
+        except DatabaseError as exc:
+            if _damage(exc):
+                raise _damaged(self.url, exc, "write to") from None
+            if not isinstance(exc, OperationalError):
+                raise
+            raise StoreError(f"cannot write {what} to {self.url} ({_reason(exc)}); free disk space or choose "
+                             "a writable --results, then rerun: finished cells are kept") from None
+        except OSError as exc:
             raise StoreError(f"cannot write {what} to {self.url} ({_reason(exc)}); free disk space or choose "
                              "a writable --results, then rerun: finished cells are kept") from None
 
@@ -228,6 +309,41 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=120000")
     cursor.close()
+
+
+def _damage(exc: BaseException) -> bool:
+    """A plain DBAPI DatabaseError (SQLite: 'file is not a database', 'disk image is malformed'), not one of
+    its specific kinds (integrity, operational, programming errors)."""
+    from sqlalchemy.exc import DatabaseError
+
+    return type(exc) is DatabaseError
+
+
+def _damaged(url: str, exc: BaseException, doing: str = "open") -> StoreError:
+    return StoreError(f"cannot {doing} the results store {url}: it is damaged or not a database "
+                      f"({_reason(exc)}); restore it from a backup or give another --results")
+
+
+def _process_gone(worker: str, since: float) -> bool:
+    """Whether the process ``worker`` (``host:pid``, see :func:`worker_name`) that started a run at
+    ``since`` has ended. Only this host's processes can be checked: no such pid, a zombie, or (Linux)
+    a younger process that reuses the pid. Anything uncertain counts as alive."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        btime = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        started = float(btime.split()[1]) + int(stat[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, StopIteration, IndexError, ValueError):
+        return False
+    return stat[0] == "Z" or started > since + 2
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,17 @@
+"""Packaging beyond pyproject.toml: the top-level spec folders ship inside the wheel.
+
+``strategies/``, ``scenarios/`` and ``matrices/`` stay the one place the shipped specs live; they are
+mapped to the packages ``nsr_bench._specs.<folder>`` (package data: their YAML files), which
+pyproject.toml cannot express next to an automatic package search.
+"""
+
+from setuptools import find_packages, setup
+
+SPEC_FOLDERS = ("strategies", "scenarios", "matrices")
+
+setup(
+    packages=[*find_packages(include=["nsr_bench", "nsr_bench.*"]),
+              *(f"nsr_bench._specs.{folder}" for folder in SPEC_FOLDERS)],
+    package_dir={f"nsr_bench._specs.{folder}": folder for folder in SPEC_FOLDERS},
+    package_data={f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS},
+)
