@@ -15,7 +15,7 @@ RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds
             "results": "results", "json": False, "force": False, "test": False, "data_root": None}
 TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
          ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("recovery_steps_mean", "{:.2f}"),
-         ("regret", "{:.2f}"), ("bank_mb_per_task", "{:.4f}"), ("routing_acc", "{:.2f}"),
+         ("regret", "{:.2f}"), ("bank_mb_per_task", "{:.4f}"), ("task_id_acc", "{:.2f}"),
          ("wall_s", "{:.1f}")]
 
 
@@ -252,7 +252,8 @@ def current_results(args: argparse.Namespace):
 def cmd_figures(args: argparse.Namespace) -> int:
     from nsr_bench.plots import render_all
 
-    written, skipped, slopes = render_all(current_results(args), output_folder(args.out, "--out"))
+    out = output_folder(args.out, "--out")  # checked before the store is opened (or created)
+    written, skipped, slopes = render_all(current_results(args), out)
     for path in written:
         print(f"wrote {path} (and .pdf)")
     for reason in skipped:

@@ -164,11 +164,13 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     from nsr_bench.models.adapter_net import AdapterNet
     from nsr_bench.plugins.reporting import EVALUATION_MODES, adapted_modules, collect
     from nsr_bench.scenarios.feature_cache import apply_feature_cache
+    from nsr_bench.scenarios.targets import dedicated_targets
     from nsr_bench.training.template import TensorTemplate
 
     started = time.perf_counter()
     seed_everything(cell.seed)
     scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
+    targets = dedicated_targets(scenario, cell.train, cell.seed, cell.device)  # shared by every strategy
     seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
     model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes, scenario.task_classes())
     impl = resolve(cell.impl)
@@ -177,7 +179,7 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     adapted = {t.removeprefix("features.") for t in adapted_modules(plugins)}
     feature_cache = apply_feature_cache(scenario, model.features, adapted, cell.device)
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
-                                batch_size=cell.train.eval_batch_size)
+                                batch_size=cell.train.eval_batch_size, curve_sets=scenario.val_sets())
     with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
         warnings.filterwarnings("ignore", message="No loggers specified")
         evaluator = EvaluationPlugin(loggers=[])
@@ -205,12 +207,13 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
             on_experience(i, float(np.mean([recorder.rows["oracle"][-1][j] for j in seen])))
     wall = time.perf_counter() - started
     report = collect(plugins)
-    summary, documents, rows = summarize(cell, scenario, recorder, report, wall)
+    summary, documents, rows = summarize(cell, scenario, recorder, report, targets, wall)
     documents["manifest"] = {
         "cell": cell.model_dump(mode="json"), "hash": cell.hash, "seed": cell.seed,
         "versions": versions(), "device": cell.device, "identity": cell.identity.model_dump(),
         "scenario_info": scenario.info,
         "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
+        "targets": {"definition": "validation accuracy of a dedicated adapter per task", "values": targets},
         "timings": {"wall_s": wall, "train_s": recorder.train_seconds}, "feature_cache": feature_cache,
         "decisions": [], "rule_history": None, **report.manifest,
         "recovery": documents.pop("curves")["recovery"],
@@ -220,25 +223,30 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     return summary, documents, rows, curve_rows, report.artifacts.get("bank")
 
 
-def summarize(cell: CellSpec, scenario, recorder, report, wall: float) -> tuple[dict, dict, list[dict]]:
+def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, float],
+              wall: float) -> tuple[dict, dict, list[dict]]:
     """The summary (metrics defined in docs/design.md), the JSON documents and the long accuracy-matrix
-    rows; ``report`` is the plugins' merged :class:`~nsr_bench.plugins.reporting.PluginReport`."""
+    rows; ``report`` is the plugins' merged :class:`~nsr_bench.plugins.reporting.PluginReport` and
+    ``targets`` the per-task targets every strategy of this scenario and seed shares."""
     from nsr_bench.metrics import core
 
     tasks = scenario.order
     R = recorder.matrix("oracle")
-    recovery = core.recovery_steps(recorder.curves, cell.train.tol)
-    regret = core.regret_per_cycle(recorder.curves)
+    recovery = core.recovery(recorder.curves, targets, cell.train.tol)
+    regret = core.regret_per_cycle(recorder.curves, targets)
+    retention = [r["retention"] for r in recovery if r["retention"] is not None]
     summary = {
         "strategy": cell.strategy, "scenario": cell.scenario, "seed": cell.seed, "hash": cell.hash,
         "acc": core.average_accuracy(R),
         "acc_agnostic": core.average_accuracy(recorder.matrix("agnostic")),
         "bwt": core.backward_transfer(R, tasks), "forgetting": core.forgetting(R, tasks),
+        "bwt_agnostic": core.backward_transfer(recorder.matrix("agnostic"), tasks),
         "fwt": core.forward_transfer(R, tasks),
         "recovery_steps_mean": float(np.mean([r["steps"] for r in recovery])) if recovery else None,
         "recovery_censored": sum(r["censored"] for r in recovery),
+        "retention": float(np.mean(retention)) if retention else None,
         "regret": float(sum(regret)), "regret_per_cycle": regret,
-        "bank_mb_per_task": 0.0, "bank_mb_total": 0.0, "routing_acc": None,
+        "bank_mb_per_task": 0.0, "bank_mb_total": 0.0, "task_id_acc": None, "routing": None,
         **report.summary,
         "memory_mb": report.retained_bytes / 1e6,
         "wall_s": wall,

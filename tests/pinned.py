@@ -14,7 +14,7 @@ PINNED = Path(__file__).parent / "data" / "pinned_cells.json"
 # the default run at full size, and every strategy in its tiny test configuration
 DEFAULT_CELLS = [("digits_cyclic", s, False) for s in ("nsr", "fresh", "carry")]
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "fwt", "recovery_steps_mean", "regret",
-           "bank_mb_total", "routing_acc")
+           "bank_mb_total", "task_id_acc")
 THREADS = 1
 
 

@@ -10,7 +10,7 @@ import torch
 from nsr_bench.cli import main, parse_seeds
 
 SUMMARY_KEYS = {"strategy", "scenario", "seed", "acc", "bwt", "forgetting", "fwt", "recovery_steps_mean",
-                "regret", "bank_mb_per_task", "bank_mb_total", "routing_acc", "wall_s",
+                "regret", "bank_mb_per_task", "bank_mb_total", "task_id_acc", "wall_s",
                 "train_samples_per_s"}
 
 

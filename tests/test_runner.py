@@ -4,7 +4,7 @@ from nsr_bench.results.store import ResultsStore
 from nsr_bench.runner import resolve_cell, run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "fwt", "recovery_steps_mean", "regret",
-           "bank_mb_total", "routing_acc")
+           "bank_mb_total", "task_id_acc")
 
 
 def test_same_seed_is_bit_identical_with_or_without_a_cached_backbone(tmp_path, monkeypatch):

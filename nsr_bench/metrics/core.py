@@ -43,13 +43,18 @@ def average_accuracy(R: np.ndarray) -> float:
     return float(np.mean(R[-1]))
 
 
+def _last_training(tasks: list[int]) -> dict[int, int]:
+    """Each task's last training experience (1-based, a row index of R)."""
+    return {t: i + 1 for i, t in enumerate(tasks)}
+
+
 def forgetting(R: np.ndarray, tasks: list[int]) -> float:
-    """Mean over tasks first trained before N of max_{f_j <= i < N} R[i, j] - R[N, j] (Chaudhry et
-    al., 2018): rows before a task was first trained do not count; 0 if no task qualifies."""
+    """Mean over the tasks of BWT (last trained before N) of max_{f_j <= i < N} R[i, j] - R[N, j]
+    (Chaudhry et al., 2018): rows before a task was first trained do not count; 0 if no task qualifies."""
     _check(R, tasks)
-    first = _first_training(tasks)
+    first, last = _first_training(tasks), _last_training(tasks)
     n = len(tasks)
-    drops = [R[f:n, j].max() - R[n, j] for j, f in first.items() if f < n]
+    drops = [R[first[j]:n, j].max() - R[n, j] for j, lj in last.items() if lj < n]
     return float(np.mean(drops)) if drops else 0.0
 
 
@@ -57,8 +62,7 @@ def backward_transfer(R: np.ndarray, tasks: list[int]) -> float | None:
     """BWT = mean over tasks last trained before N of R[N, j] - R[l_j, j]; None if no such task."""
     _check(R, tasks)
     n = len(tasks)
-    last = {t: i + 1 for i, t in enumerate(tasks)}
-    diffs = [R[n, j] - R[lj, j] for j, lj in last.items() if lj < n]
+    diffs = [R[n, j] - R[lj, j] for j, lj in _last_training(tasks).items() if lj < n]
     return float(np.mean(diffs)) if diffs else None
 
 
@@ -70,37 +74,30 @@ def forward_transfer(R: np.ndarray, tasks: list[int]) -> float | None:
     return float(np.mean(diffs)) if diffs else None
 
 
-def best_before(curves: list[Curve]) -> list[float | None]:
-    """A*_j(i): for each curve, the best accuracy on its task over earlier occurrences (None if first)."""
-    best: dict[int, float] = {}
-    out: list[float | None] = []
-    for c in curves:
-        out.append(best.get(c.task))
-        best[c.task] = max(best.get(c.task, -np.inf), max(c.acc))
-    return out
-
-
-def recovery_steps(curves: list[Curve], tol: float = 0.05) -> list[dict]:
-    """Per recurrence: intervals until acc >= (1 - tol) A*; never = len(points), flagged censored."""
+def recovery(curves: list[Curve], targets: dict[int, float], tol: float = 0.05) -> list[dict]:
+    """Per recurrence (an occurrence after the task's first): ``retention`` = accuracy at interval 0 over
+    the task's target, and ``steps`` = intervals until accuracy >= (1 - tol) * target; never = the number
+    of points, flagged censored. ``targets`` is fixed per task and shared by every strategy."""
     if not 0.0 <= tol < 1.0:
         raise ValueError(f"recovery tolerance must be in [0, 1), got {tol}")
     out = []
-    for c, target in zip(curves, best_before(curves), strict=True):
-        if target is None:
+    for c in curves:
+        if c.recurrence == 0:
             continue
+        target = targets[c.task]
         hit = next((k for k, a in enumerate(c.acc) if a >= (1 - tol) * target), None)
-        out.append({"experience": c.experience, "task": c.task, "recurrence": c.recurrence,
-                    "target": target, "steps": len(c.acc) if hit is None else hit,
-                    "censored": hit is None})
+        out.append({"experience": c.experience, "task": c.task, "recurrence": c.recurrence, "target": target,
+                    "retention": c.acc[0] / target if target > 0 else None,
+                    "steps": len(c.acc) if hit is None else hit, "censored": hit is None})
     return out
 
 
-def regret_per_cycle(curves: list[Curve]) -> list[float]:
-    """Cumulative regret of each cycle: sum over evaluation points of max(0, A*_j - acc_j(t))."""
+def regret_per_cycle(curves: list[Curve], targets: dict[int, float]) -> list[float]:
+    """Cumulative regret of each cycle: the sum over every occurrence's evaluation points of
+    max(0, target_j - acc_j(t)), against the task's fixed target."""
     if not curves:
         return []
     per = [0.0] * (max(c.recurrence for c in curves) + 1)
-    for c, target in zip(curves, best_before(curves), strict=True):
-        if target is not None:
-            per[c.recurrence] += float(sum(max(0.0, target - a) for a in c.acc))
+    for c in curves:
+        per[c.recurrence] += float(sum(max(0.0, targets[c.task] - a) for a in c.acc))
     return per

@@ -3,9 +3,11 @@
 Rows of the accuracy matrix come from ``strategy.eval(test_stream, mode=...)`` (one row per call, per
 evaluation mode, one column per distinct task): in ``oracle`` mode predictions are restricted to the
 sample's task (the model's task-masked head); in ``agnostic`` mode they are the argmax over whatever
-the strategy outputs. Recovery curves are measured inside training: the current task's test set is
-evaluated at interval 0 (after allocation, before any update) and every ``eval_every`` optimizer steps,
-task-masked. Training time and samples are counted with the curve evaluations excluded.
+the strategy outputs. Recovery curves are measured inside training on the current task's validation
+split (``curve_sets``: carved from its training data, so that curves and the targets they are compared
+with never touch the test set), at interval 0 (after allocation, before any update) and every
+``eval_every`` optimizer steps, task-masked. Training time and samples are counted with the curve
+evaluations excluded.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ class AccuracyRecorder(SupervisedPlugin):
         test_sets: per distinct task id, its test inputs, labels and classes.
         eval_every: optimizer steps between two points of a recovery curve.
         batch_size: evaluation batch size for the curves.
+        curve_sets: per task, the data the curves are measured on (default: ``test_sets``).
     """
 
     def __init__(self, test_sets: dict[int, tuple[Tensor, Tensor, list[int]]], eval_every: int,
-                 batch_size: int = 512):
+                 batch_size: int = 512,
+                 curve_sets: dict[int, tuple[Tensor, Tensor, list[int]]] | None = None):
         super().__init__()
         if eval_every < 1:
             raise ValueError(f"eval_every must be >= 1 optimizer step, got {eval_every}")
         self.test_sets, self.eval_every, self.batch_size = test_sets, eval_every, batch_size
+        self.curve_sets = curve_sets if curve_sets is not None else dict(test_sets)
         self.rows: dict[str, list[list[float]]] = {}
         self.curves: list[Curve] = []
         self.train_seconds = 0.0
@@ -88,9 +93,9 @@ class AccuracyRecorder(SupervisedPlugin):
 
     def _point(self, strategy) -> None:
         curve = self.curves[-1]
-        x, y, classes = self.test_sets[curve.task]
+        x, y, classes = self.curve_sets[curve.task]
         # kept on the device: copied at the first point, a no-op ``to`` afterwards
-        self.test_sets[curve.task] = x, y, classes = x.to(strategy.device), y.to(strategy.device), classes
+        self.curve_sets[curve.task] = x, y, classes = x.to(strategy.device), y.to(strategy.device), classes
         with evaluating(strategy.model) as model:
             logits = model.head.mask_task(batched(model, x, self.batch_size), curve.task)
         hits = int((logits.argmax(1) == y).sum())

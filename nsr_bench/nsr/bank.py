@@ -39,6 +39,7 @@ class EntryMeta:
     last_use: int = 0
     uses: int = 0
     accuracy: float | None = None
+    last_task: int | None = None
 
 
 @dataclass
@@ -138,6 +139,12 @@ class TaskKnowledgeBank:
             self._keys = torch.stack([self.entries[i].key for i in self._ids])
         q = F.normalize(query.detach().to("cpu", torch.float32).flatten(), dim=0)
         return self._ids, self._keys @ q
+
+    def nearest(self, queries: Tensor) -> list[int]:
+        """The id of the most similar entry for each row of ``queries`` (one matrix product)."""
+        ids, _ = self.similarities(queries[0])
+        q = F.normalize(queries.detach().to("cpu", torch.float32).flatten(1), dim=1)
+        return [ids[j] for j in (q @ self._keys.T).argmax(1).tolist()]
 
     def recall(self, query: Tensor, k: int = 1) -> list[tuple[int, float]]:
         """The ``k`` entries most similar to ``query``, best first, as (id, cosine similarity)."""

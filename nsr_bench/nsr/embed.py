@@ -21,6 +21,14 @@ def frozen_features(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tenso
         return batched(model.features, x, batch_size)
 
 
+def sample_embeddings(model: nn.Module, x: Tensor, reference: Tensor | None = None) -> Tensor:
+    """One normalised, reference-centred frozen feature per input (the per-sample routing key)."""
+    feats = frozen_features(model, x)
+    if reference is not None:
+        feats = feats - reference.to(feats.device)
+    return F.normalize(feats, dim=1).cpu()
+
+
 def task_embedding(model: nn.Module, x: Tensor, reference: Tensor | None = None) -> Tensor:
     """The normalised, reference-centred mean frozen feature of the inputs ``x``."""
     mean = frozen_features(model, x).mean(0)

@@ -163,5 +163,5 @@ class AdapterAllocation(LoRAAdapters):
         head_w = head.weight[classes].detach().cpu().to(cast).clone()
         head_b = head.bias[classes].detach().cpu().to(cast).clone()
         _, accuracy = self._task_loss(*self._sample(experience, device))
-        return BankEntry(self._query, layers, head_w, head_b, EntryMeta(tasks=tasks, classes=classes,
-                                                                        accuracy=accuracy))
+        meta = EntryMeta(tasks=tasks, classes=classes, accuracy=accuracy, last_task=self._task)
+        return BankEntry(self._query, layers, head_w, head_b, meta)

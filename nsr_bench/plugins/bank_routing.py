@@ -1,10 +1,12 @@
 """BankRouting: evaluation through the TaskKnowledgeBank, with or without task ids.
 
 NSR's inference (the nsr-bench paper, "Neural Subspace Reallocation"): with the task id (``oracle``) a
-test experience is evaluated with its task's entry; without it (``agnostic``) each test batch is embedded
-and routed to its nearest entry, whose classes it is then classified among. The mode is the ``mode``
-argument of each ``strategy.eval`` call (Avalanche passes it to every hook); the live adapter is
-restored after every evaluation, so evaluating never changes what is trained.
+test experience is evaluated with its task's entry; without it (``agnostic``) each test sample (or, with
+``routing="batch"``, each whole test batch) is embedded and routed to its nearest entry, and classified
+among that entry's classes. Batches of a test stream are task-pure, so batch routing gets the task's
+statistics for free; per-sample routing is what a user without task ids gets. The mode is the ``mode``
+argument of each ``strategy.eval`` call (Avalanche passes it to every hook); the live adapter is restored
+after every evaluation, so evaluating never changes what is trained.
 """
 
 from __future__ import annotations
@@ -15,35 +17,42 @@ from torch import Tensor
 
 from nsr_bench.nsr.adapters import ActiveAdapter, State
 from nsr_bench.nsr.bank import TaskKnowledgeBank
-from nsr_bench.nsr.embed import task_embedding
+from nsr_bench.nsr.embed import sample_embeddings, task_embedding
 from nsr_bench.plugins.reporting import PluginReport
+
+ROUTING = ("sample", "batch")
 
 
 class BankRouting(SupervisedPlugin):
-    """Load Bank entries for evaluation (per test experience, or per routed batch) and restore afterwards.
+    """Load Bank entries for evaluation (per test experience, or per routed sample or batch), restore after.
 
     Args:
         bank: the Bank the allocation plugin fills.
         reference: feature mean centring the routing embeddings (as for the recall key).
         generator: draws the unused rank directions of a loaded adapter (the cell's evaluation stream,
             never the training streams: evaluating must not change what is trained).
+        routing: ``sample`` (each test sample on its own) or ``batch`` (one decision per test batch).
     """
 
-    def __init__(self, bank: TaskKnowledgeBank, reference: Tensor | None, generator: torch.Generator):
+    def __init__(self, bank: TaskKnowledgeBank, reference: Tensor | None, generator: torch.Generator,
+                 routing: str = "sample"):
         super().__init__()
-        self.bank, self.reference, self.generator = bank, reference, generator
-        self.hits = self.batches = 0
+        if routing not in ROUTING:
+            raise ValueError(f"unknown routing {routing!r}; choose one of {ROUTING}")
+        self.bank, self.reference, self.generator, self.routing = bank, reference, generator, routing
+        self.hits = self.routed = 0
         self._adapter: ActiveAdapter | None = None
         self._active: State | None = None
         self._loaded: int | None = None
 
     def report(self) -> PluginReport:
-        """Routing accuracy: the share of test batches of the last agnostic evaluation routed to an entry
-        that learned their task."""
-        return PluginReport(summary={"routing_acc": self.hits / self.batches if self.batches else None})
+        """``task_id_acc``: the share of test samples of the last agnostic evaluation routed to an entry last
+        trained on the sample's own task."""
+        return PluginReport(summary={"task_id_acc": self.hits / self.routed if self.routed else None,
+                                     "routing": self.routing})
 
     def before_eval(self, strategy, mode: str = "oracle", **kwargs):
-        self.hits = self.batches = 0
+        self.hits = self.routed = 0
         self._loaded = None
         self._adapter = ActiveAdapter.of(strategy.model)
         self._active = self._adapter.capture() if self._adapter.layers else None
@@ -55,25 +64,50 @@ class BankRouting(SupervisedPlugin):
         if entry_id is None:
             self._adapter.restore(self._active)
         else:
-            self._adapter.load(self.bank, [entry_id], [1.0], self.generator)
+            self._load(entry_id)
 
     def before_eval_forward(self, strategy, mode: str = "oracle", **kwargs):
-        if self._active is None or mode != "agnostic" or len(self.bank) == 0:
+        if not self._routes(mode) or self.routing != "batch":
             return
-        query = task_embedding(strategy.model, strategy.mb_x, self.reference)
-        entry_id, _ = self.bank.recall(query, 1)[0]
-        if entry_id != self._loaded:
-            self._adapter.load(self.bank, [entry_id], [1.0], self.generator)
-            self._loaded = entry_id
-        self.batches += 1
-        self.hits += int(int(strategy.experience.task_label) in self.bank[entry_id].meta.tasks)
+        entry_id, _ = self.bank.recall(task_embedding(strategy.model, strategy.mb_x, self.reference), 1)[0]
+        self._load(entry_id)
+        self._count([entry_id] * len(strategy.mb_x), int(strategy.experience.task_label))
 
     def after_eval_forward(self, strategy, mode: str = "oracle", **kwargs):
-        if mode == "agnostic" and self._loaded is not None:
-            classes = self.bank[self._loaded].meta.classes
-            strategy.mb_output = strategy.model.head.mask_classes(strategy.mb_output, classes)
+        if not self._routes(mode):
+            return
+        head = strategy.model.head
+        if self.routing == "batch":
+            strategy.mb_output = head.mask_classes(strategy.mb_output, self.bank[self._loaded].meta.classes)
+            return
+        x = strategy.mb_x
+        routed = self.bank.nearest(sample_embeddings(strategy.model, x, self.reference))
+        output = torch.empty_like(strategy.mb_output)
+        owners = torch.tensor(routed, device=x.device)
+        for entry_id in sorted(set(routed)):
+            self._load(entry_id)
+            rows = owners == entry_id
+            output[rows] = head.mask_classes(strategy.model(x[rows]), self.bank[entry_id].meta.classes)
+        strategy.mb_output = output
+        self._count(routed, int(strategy.experience.task_label))
 
     def after_eval(self, strategy, mode: str = "oracle", **kwargs):
         if self._active is not None:
             self._adapter.restore(self._active)
             self._active = None
+
+    def _routes(self, mode: str) -> bool:
+        return self._active is not None and mode == "agnostic" and len(self.bank) > 0
+
+    def _load(self, entry_id: int) -> None:
+        if entry_id != self._loaded:
+            self._adapter.load(self.bank, [entry_id], [1.0], self.generator)
+            self._loaded = entry_id
+
+    def _count(self, routed: list[int], task: int) -> None:
+        self.routed += len(routed)
+        self.hits += sum(self._last_task(e) == task for e in routed)
+
+    def _last_task(self, entry_id: int) -> int | None:
+        meta = self.bank[entry_id].meta
+        return meta.last_task if meta.last_task is not None else (meta.tasks[-1] if meta.tasks else None)

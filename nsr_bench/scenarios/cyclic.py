@@ -1,9 +1,12 @@
 """Cyclic streams: M distinct tasks recurring for T cycles, as an Avalanche benchmark.
 
 Every training experience carries its distinct task id (as the Avalanche task label) and its
-recurrence index (``experience.recurrence``: 0 on first occurrence, c in cycle c). The test stream
-holds one experience per distinct task, in task-id order. Every experience also carries its data as
-``experience.tensors = (x, y)`` for :class:`nsr_bench.training.template.TensorTemplate`'s fast loader.
+recurrence index (``experience.recurrence``: 0 on first occurrence, c in cycle c); what it trains on
+is its own draw of the task's training pool (:mod:`nsr_bench.scenarios.recurrence`). Every task also
+holds a validation split carved from its training data (recovery curves and their targets are measured
+there, never on the test set). The test stream holds one experience per distinct task, in task-id
+order. Every experience carries its data as ``experience.tensors = (x, y)`` for
+:class:`nsr_bench.training.template.TensorTemplate`'s fast loader.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from torch import Tensor, nn
 
 
 @dataclass
 class Task:
-    """One distinct task: its classes and its train/test tensors."""
+    """One distinct task: its classes, its training pool, its validation split and its test set."""
 
     task_id: int
     classes: list[int]
@@ -24,6 +28,8 @@ class Task:
     y_train: Tensor
     x_test: Tensor
     y_test: Tensor
+    x_val: Tensor
+    y_val: Tensor
 
 
 @dataclass
@@ -38,6 +44,11 @@ class Scenario:
     info: dict = field(default_factory=dict)
     backbone: nn.Module | None = None
     reference: Tensor | None = None
+    train_data: list[tuple[Tensor, Tensor]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.train_data:  # every occurrence trains on the task's whole pool
+            self.train_data = [(self.tasks[t].x_train, self.tasks[t].y_train) for t in self.order]
 
     def task_classes(self) -> dict[int, list[int]]:
         """The classes of every distinct task id (what a task-masked head needs)."""
@@ -45,6 +56,9 @@ class Scenario:
 
     def test_sets(self) -> dict[int, tuple[Tensor, Tensor, list[int]]]:
         return {t.task_id: (t.x_test, t.y_test, t.classes) for t in self.tasks}
+
+    def val_sets(self) -> dict[int, tuple[Tensor, Tensor, list[int]]]:
+        return {t.task_id: (t.x_val, t.y_val, t.classes) for t in self.tasks}
 
     def benchmark(self):
         """The Avalanche benchmark: ``train_stream`` in stream order, ``test_stream`` per task."""
@@ -54,13 +68,13 @@ class Scenario:
             _make_taskaware_tensor_classification_dataset as tensor_dataset,
         )
 
-        train = [tensor_dataset(self.tasks[t].x_train, self.tasks[t].y_train, task_labels=t)
-                 for t in self.order]
+        train = [tensor_dataset(x, y, task_labels=t)
+                 for (x, y), t in zip(self.train_data, self.order, strict=True)]
         test = [tensor_dataset(t.x_test, t.y_test, task_labels=t.task_id) for t in self.tasks]
         bm = with_task_labels(benchmark_from_datasets(train=train, test=test))
-        for exp, rec, t in zip(bm.train_stream, self.recurrence, self.order, strict=True):
+        for exp, rec, data in zip(bm.train_stream, self.recurrence, self.train_data, strict=True):
             exp.recurrence = rec
-            exp.tensors = (self.tasks[t].x_train, self.tasks[t].y_train)
+            exp.tensors = data
         for exp, task in zip(bm.test_stream, self.tasks, strict=True):
             exp.tensors = (task.x_test, task.y_test)
         return bm
@@ -70,15 +84,16 @@ def cyclic_order(num_tasks: int, cycles: int, shuffle: bool = False,
                  rng: np.random.Generator | None = None) -> tuple[list[int], list[int]]:
     """Task order over ``cycles`` cycles of ``num_tasks`` tasks, and each experience's recurrence index.
 
-    With ``shuffle`` each cycle is a fresh permutation (drawn from ``rng``); otherwise 0..M-1 each time.
+    Without ``shuffle`` one permutation (drawn from ``rng``; 0..M-1 if ``rng`` is None) repeats every cycle;
+    with ``shuffle`` each cycle is a fresh permutation.
     """
     if num_tasks < 1 or cycles < 1:
         raise ValueError(f"a cyclic stream needs >= 1 task and >= 1 cycle, got {num_tasks} x {cycles}")
+    fixed = rng.permutation(num_tasks).tolist() if rng is not None and not shuffle else list(range(num_tasks))
     rng = rng or np.random.default_rng(0)
     order, recurrence = [], []
     for c in range(cycles):
-        cycle = rng.permutation(num_tasks).tolist() if shuffle else list(range(num_tasks))
-        order += cycle
+        order += rng.permutation(num_tasks).tolist() if shuffle else fixed
         recurrence += [c] * num_tasks
     return order, recurrence
 
@@ -88,4 +103,53 @@ def split_classes(classes: list[int], num_tasks: int, per_task: int) -> list[lis
     if num_tasks * per_task > len(classes):
         raise ValueError(f"cannot make {num_tasks} tasks of {per_task} classes from {len(classes)} "
                          f"classes; lower tasks or classes_per_task")
-    return [classes[i * per_task:(i + 1) * per_task] for i in range(num_tasks)]
+    return [sorted(classes[i * per_task:(i + 1) * per_task]) for i in range(num_tasks)]
+
+
+def carve_validation(x: Tensor, y: Tensor, fraction: float,
+                     rng: np.random.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(x_pool, y_pool, x_val, y_val)``: a stratified ``fraction`` of every class (at least one sample)
+    carved out of the training data for validation."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {fraction}")
+    pool, val = [], []
+    labels = y.numpy()
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n = max(1, round(fraction * len(idx)))
+        if n >= len(idx):
+            raise ValueError(f"class {int(c)} has {len(idx)} training samples: too few to carve a "
+                             "validation split; raise samples_per_class")
+        val.append(idx[:n])
+        pool.append(idx[n:])
+    p, v = (torch.from_numpy(np.sort(np.concatenate(a))) for a in (pool, val))
+    return x[p], y[p], x[v], y[v]
+
+
+@dataclass
+class StreamSpec:
+    """How a scenario turns its tasks into a stream (the parameters every cyclic scenario shares)."""
+
+    cycles: int = 3
+    shuffle: bool = False
+    recurrence: str = "resample"
+    per_class: int | None = None
+    drift_strength: float = 0.5
+    val_fraction: float = 0.2
+
+
+def assemble(name: str, tasks: list[Task], num_classes: int, stream: StreamSpec, rng: np.random.Generator,
+             info: dict, backbone: nn.Module, reference: Tensor) -> Scenario:
+    """The Scenario: task order (from ``rng``), and every occurrence's training draw under the recurrence mode."""
+    from nsr_bench.scenarios.recurrence import occurrences
+
+    order, recurrence = cyclic_order(len(tasks), stream.cycles, stream.shuffle, rng)
+    draws = {t.task_id: iter(occurrences(t.x_train, t.y_train, order.count(t.task_id), stream.recurrence,
+                                         stream.per_class, stream.drift_strength, rng)) for t in tasks}
+    train_data = [next(draws[t]) for t in order]
+    info = {**info, "recurrence": stream.recurrence, "per_class_per_occurrence": stream.per_class,
+            "drift_strength": stream.drift_strength if stream.recurrence == "drift" else None,
+            "val_fraction": stream.val_fraction, "order": order,
+            "n_train_per_experience": [len(y) for _, y in train_data],
+            "n_val": int(sum(len(t.y_val) for t in tasks))}
+    return Scenario(name, tasks, order, recurrence, num_classes, info, backbone, reference, train_data)

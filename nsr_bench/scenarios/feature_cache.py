@@ -95,11 +95,19 @@ def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str], device
     end = first_adapted_stage(backbone, adapted)
     if end == 0:
         return {"used": False, "reason": "the first backbone stage is adapted or trainable"}
-    hits = 0
+    outputs: dict[int, Tensor] = {}  # by tensor identity: a pool shared by occurrences is computed once
+    hits = misses = 0
+
+    def prefix(x: Tensor) -> Tensor:
+        nonlocal hits, misses
+        if id(x) not in outputs:
+            outputs[id(x)], hit = cached_prefix(backbone, x, end, device)
+            hits, misses = hits + hit, misses + (not hit)
+        return outputs[id(x)]
+
+    scenario.train_data = [(prefix(x), y) for x, y in scenario.train_data]
     for task in scenario.tasks:
-        task.x_train, hit_train = cached_prefix(backbone, task.x_train, end, device)
-        task.x_test, hit_test = cached_prefix(backbone, task.x_test, end, device)
-        hits += hit_train + hit_test
+        task.x_train, task.x_val, task.x_test = prefix(task.x_train), prefix(task.x_val), prefix(task.x_test)
     backbone.start = end
     return {"used": True, "prefix_stages": end, "of_stages": len(backbone.STAGES),
-            "hits": hits, "misses": 2 * len(scenario.tasks) - hits}
+            "hits": hits, "misses": misses}

@@ -32,6 +32,8 @@ class AllocationParams(AdapterParams):
     cap: int = Field(50, ge=1, description="Bank retention cap K")
     eviction: Literal["lru", "lfu", "fifo"] = "lru"
     embed_samples: int = Field(256, ge=1)
+    routing: Literal["sample", "batch"] = Field("sample", description="task-agnostic routing of test data "
+                                                "through the Bank: per sample, or per (task-pure) batch")
     distill_lambda: float = Field(0.0, ge=0)
     temperature: float = Field(2.0, gt=0)
 
@@ -72,7 +74,7 @@ def allocation_plugins(params: AllocationParams, rule, ctx) -> list:
     plugins = [Distillation(params.distill_lambda, params.temperature)] if params.distill_lambda > 0 else []
     plugins.append(allocation)
     if bank is not None:
-        plugins.append(BankRouting(bank, ctx.scenario.reference, ctx.streams.torch("evaluation")))
+        plugins.append(BankRouting(bank, ctx.scenario.reference, ctx.streams.torch("evaluation"), params.routing))
     return plugins
 
 

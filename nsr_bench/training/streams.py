@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-PURPOSES = ("adapter_init", "data_order", "embedding", "rule", "evaluation")
+PURPOSES = ("adapter_init", "data_order", "embedding", "rule", "evaluation", "targets")
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,23 @@ TASKS = [0, 1, 0]
 
 def test_acc_forgetting_bwt_fwt_on_a_hand_made_matrix():
     assert core.average_accuracy(R) == pytest.approx(0.825)
-    # forgetting: max over rows 1..N-1 minus final: task0 0.9-0.95=-0.05, task1 0.8-0.7=0.1
-    assert core.forgetting(R, TASKS) == pytest.approx(0.025)
+    # forgetting over BWT's tasks (last trained before N): task 1 only, 0.8 - 0.7
+    assert core.forgetting(R, TASKS) == pytest.approx(0.1)
     # BWT: only task 1 was last trained before N (at experience 2): 0.7 - 0.8
     assert core.backward_transfer(R, TASKS) == pytest.approx(-0.1)
     # FWT: task 1 first seen at experience 2: R[1, 1] - R[0, 1] = 0.4 - 0.5
     assert core.forward_transfer(R, TASKS) == pytest.approx(-0.1)
 
 
+def test_forgetting_never_counts_the_task_trained_last():
+    """The old definition averaged task 0 (trained last, -0.05) in and came out below -BWT."""
+    assert core.forgetting(R, TASKS) >= -core.backward_transfer(R, TASKS)
+
+
 def test_forgetting_ignores_rows_before_a_task_was_first_trained():
-    R2 = np.array([[0.1, 0.1], [0.9, 0.0], [0.8, 0.9]])  # task 1 is first trained at N
-    assert core.forgetting(R2, [0, 1]) == pytest.approx(0.1)  # task 0 only; task 1's 0.0 row ignored
+    R2 = np.array([[0.1, 0.1, 0.1], [0.9, 0.0, 0.0], [0.8, 0.0, 0.9], [0.7, 0.6, 0.8]])
+    # tasks 0, 2, 1: task 0 (max 0.9 over rows 1-2) and task 2 (row 2 only) count; task 1 ends at N
+    assert core.forgetting(R2, [0, 2, 1]) == pytest.approx(((0.9 - 0.7) + (0.9 - 0.8)) / 2)
 
 
 def test_bwt_is_undefined_when_every_task_ends_at_n():
@@ -48,16 +54,29 @@ CURVES = [
 ]
 
 
-def test_recovery_steps_follow_the_definition():
-    rec = core.recovery_steps(CURVES, tol=0.05)
+TARGETS = {0: 1.0, 1: 0.8}
+
+
+def test_retention_and_recovery_are_measured_against_the_common_target():
+    rec = core.recovery(CURVES, TARGETS, tol=0.05)
     assert [(r["experience"], r["steps"], r["censored"]) for r in rec] == [(2, 1, False), (3, 0, False),
                                                                           (4, 2, True)]
-    assert rec[0]["target"] == 1.0 and rec[1]["target"] == 0.8
-    assert core.recovery_steps(CURVES, tol=0.0)[0]["steps"] == 2
+    assert [r["retention"] for r in rec] == pytest.approx([0.9, 0.9 / 0.8, 0.1])
+    assert core.recovery(CURVES, TARGETS, tol=0.0)[0]["steps"] == 2
 
 
-def test_regret_per_cycle_sums_shortfalls_from_the_best_earlier_accuracy():
-    per = core.regret_per_cycle(CURVES)
-    assert per[0] == 0.0
-    assert per[1] == pytest.approx((0.10 + 0.04 + 0.0) + 0.0)
+def test_regret_per_cycle_sums_shortfalls_from_the_target_over_every_occurrence():
+    per = core.regret_per_cycle(CURVES, TARGETS)
+    assert per[0] == pytest.approx((0.5 + 0.2 + 0.0) + (0.3 + 0.2 + 0.0))
+    assert per[1] == pytest.approx(0.10 + 0.04 + 0.0)
     assert per[2] == pytest.approx(0.9 + 0.8)
+
+
+def test_a_frozen_strategy_below_the_target_pays_regret_and_retains_less_than_one():
+    """A strategy that never trains (NCM) shows a flat curve: with an own-best target it looked perfect
+    (regret 0, recovered at once); against the common target it pays for its accuracy."""
+    occurrences = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    flat = [Curve(i, t, c, [0, 2, 4], [0.6, 0.6, 0.6]) for i, (t, c) in enumerate(occurrences)]
+    rec = core.recovery(flat, TARGETS, tol=0.05)
+    assert all(r["retention"] < 1 for r in rec) and all(r["censored"] for r in rec)
+    assert all(r > 0 for r in core.regret_per_cycle(flat, TARGETS))

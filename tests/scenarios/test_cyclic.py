@@ -9,6 +9,8 @@ def test_fixed_cyclic_order_and_recurrence_tags():
     order, rec = cyclic_order(3, 2)
     assert order == [0, 1, 2, 0, 1, 2]
     assert rec == [0, 0, 0, 1, 1, 1]
+    seeded, _ = cyclic_order(4, 3, rng=np.random.default_rng(3))  # one seeded permutation, every cycle
+    assert seeded[:4] == seeded[4:8] == seeded[8:] and sorted(seeded[:4]) == [0, 1, 2, 3]
 
 
 def test_shuffled_cycles_are_permutations():
@@ -27,12 +29,15 @@ def test_impossible_splits_are_rejected():
 
 def test_digits_tasks_are_disjoint_and_tagged(tiny_scenario):
     sc = tiny_scenario
-    assert [t.classes for t in sc.tasks] == [[0, 1], [2, 3], [4, 5]]
+    classes = [c for t in sc.tasks for c in t.classes]
+    assert len(classes) == len(set(classes)) == 6 and all(len(t.classes) == 2 for t in sc.tasks)
     for t in sc.tasks:
-        assert set(t.y_train.tolist()) == set(t.classes) == set(t.y_test.tolist())
-        assert t.x_train.shape[1:] == (1, 8, 8) and len(t.y_train) == 80
+        assert set(t.y_train.tolist()) == set(t.classes) == set(t.y_test.tolist()) == set(t.y_val.tolist())
+        assert t.x_train.shape[1:] == (1, 8, 8)
+    assert [len(y) for _, y in sc.train_data] == [80] * 6  # 40 per class per occurrence
     bm = sc.benchmark()
-    assert [e.task_label for e in bm.train_stream] == [0, 1, 2, 0, 1, 2]
+    assert [e.task_label for e in bm.train_stream] == sc.order and sorted(sc.order[:3]) == [0, 1, 2]
+    assert sc.order[:3] == sc.order[3:]
     assert [e.recurrence for e in bm.train_stream] == [0, 0, 0, 1, 1, 1]
     assert [e.task_label for e in bm.test_stream] == [0, 1, 2]
 
@@ -41,7 +46,7 @@ def test_backbone_pretraining_data_is_disjoint_and_cached(tiny_scenario):
     from nsr_bench.scenarios.digits import digits_cyclic
 
     info = tiny_scenario.info
-    assert info["n_pretrain"] + info["n_train"] + info["n_test"] <= 1797
+    assert info["n_pretrain"] + info["n_pool"] + info["n_val"] + info["n_test"] <= 1797
     again = digits_cyclic(tasks=3, cycles=2, samples_per_class=40, pretrain_epochs=3, seed=0)
     assert again.info["backbone"]["loaded_from_cache"] is True
     for a, b in zip(again.backbone.state_dict().values(), tiny_scenario.backbone.state_dict().values(),

@@ -21,22 +21,24 @@ def with_root(root, monkeypatch):
 def test_split_cyclic_tasks_are_disjoint_and_tagged(with_root):
     sc = split_cyclic("cifar10", tasks=3, classes_per_task=3, cycles=2, samples_per_class=4, test_per_class=3,
                       pretrain_fraction=0.34, pretrain_epochs=1, seed=0)
-    assert [t.classes for t in sc.tasks] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    classes = [c for t in sc.tasks for c in t.classes]
+    assert len(classes) == len(set(classes)) == 9  # a seeded class-to-task assignment, disjoint
     for t in sc.tasks:
-        assert set(t.y_train.tolist()) == set(t.classes) == set(t.y_test.tolist())
+        assert set(t.y_train.tolist()) == set(t.classes) == set(t.y_test.tolist()) == set(t.y_val.tolist())
         assert t.x_train.shape[1:] == (3, 32, 32)
-    seen = [set(map(int, t.y_train)) for t in sc.tasks]
-    assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1:])
-    assert sc.order == [0, 1, 2, 0, 1, 2] and sc.recurrence == [0, 0, 0, 1, 1, 1]
+    assert sorted(sc.order[:3]) == [0, 1, 2] and sc.order[3:] == sc.order[:3]
+    assert sc.recurrence == [0, 0, 0, 1, 1, 1]
     assert sc.info["n_pretrain"] > 0 and sc.info["backbone"]["pretext"] == "rotation-prediction"
     assert sc.info["samples_per_class"] == 4 and sc.info["image_size"] == 32
 
 
 def test_pretraining_images_are_held_out_from_the_tasks(with_root):
-    sc = split_cyclic("mnist", tasks=2, classes_per_task=5, cycles=1, samples_per_class=4, test_per_class=2,
-                      pretrain_fraction=0.2, pretrain_epochs=1, seed=0)
-    assert sum(len(t.y_train) for t in sc.tasks) == 40  # 4 per class remain for training
-    assert sc.info["n_pretrain"] == 10  # ceil(4 / 0.8) = 5 loaded per class, 1 held out
+    sc = split_cyclic("mnist", tasks=2, classes_per_task=5, cycles=1, recurrence="same", samples_per_class=4,
+                      test_per_class=2, pretrain_fraction=0.2, pretrain_epochs=1, seed=0)
+    # ceil(4 / 0.8 (validation) / 0.8 (pre-training)) = 7 loaded per class (6 exist): 1 held out, then 1 of
+    # the remaining 5 carved for validation, 4 left for training
+    assert sc.info["n_pretrain"] == 10 and sc.info["n_val"] == 10
+    assert sum(len(t.y_train) for t in sc.tasks) == 40
 
 
 def test_heterogeneous_offsets_labels_and_unifies_shapes(with_root):

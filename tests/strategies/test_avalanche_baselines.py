@@ -75,10 +75,11 @@ def test_ncm_head_holds_class_means_and_never_trains(tiny_scenario):
     from nsr_bench.nsr.embed import frozen_features
 
     model, _, _ = trained(tiny_scenario, "ncm", experiences=4)
-    task = tiny_scenario.tasks[0]
-    feats = frozen_features(model, task.x_train)
-    for c in task.classes:
-        mean = feats[task.y_train == c].mean(0)
+    task = tiny_scenario.order[0]  # trained at experiences 0 and 3, on two draws of its pool
+    x, y = (torch.cat(d) for d in zip(*tiny_scenario.train_data[0:4:3], strict=True))
+    feats = frozen_features(model, x)
+    for c in tiny_scenario.tasks[task].classes:
+        mean = feats[y == c].mean(0)  # the running mean over every sample seen
         assert torch.allclose(model.head.weight[c], 2 * mean, atol=1e-4)
         assert torch.allclose(model.head.bias[c], -(mean**2).sum(), atol=1e-4)
     assert all(not p.requires_grad for p in model.features.parameters())
