@@ -18,14 +18,15 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir
+from nsr_bench.cache import cache_dir, save_json_atomic
 from nsr_bench.training.streams import RandomStreams
 
 TARGET_RANK, TARGET_ALPHA = 4, 8.0
 
 
 def _key(scenario, train, seed: int, device: str) -> str:
-    h = hashlib.sha256(json.dumps({"train": train.model_dump(mode="json"), "seed": seed, "rank": TARGET_RANK,
+    protocol = {"epochs": train.epochs, "batch_size": train.batch_size, "lr": train.lr}
+    h = hashlib.sha256(json.dumps({"train": protocol, "seed": seed, "rank": TARGET_RANK,
                                    "device": torch.device(device).type, "threads": torch.get_num_threads()},
                                   sort_keys=True).encode())
     for name, t in sorted(scenario.backbone.state_dict().items()):
@@ -74,8 +75,6 @@ def dedicated_accuracy(scenario, task: int, x: Tensor, y: Tensor, train, generat
 
 def dedicated_targets(scenario, train, seed: int, device: str = "cpu") -> dict[int, float]:
     """Per task id, the validation accuracy of its dedicated adapter (computed once, then read from the cache)."""
-    from nsr_bench.cache import save_json_atomic
-
     path = cache_dir() / "targets" / f"{_key(scenario, train, seed, device)}.json"
     if path.is_file():
         return {int(k): v for k, v in json.loads(path.read_text()).items()}
