@@ -14,9 +14,8 @@ DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
             "results": "results", "json": False, "force": False, "test": False, "data_root": None}
 TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
-         ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("recovery_steps_mean", "{:.2f}"),
-         ("regret", "{:.2f}"), ("bank_mb_per_task", "{:.4f}"), ("task_id_acc", "{:.2f}"),
-         ("wall_s", "{:.1f}")]
+         ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("retention", "{:.2f}"), ("recovery_steps_mean", "{:.2f}"),
+         ("regret", "{:.2f}"), ("task_id_acc", "{:.2f}"), ("memory_mb", "{:.4f}"), ("wall_s", "{:.1f}")]
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -44,8 +44,8 @@ def export(store, folder: str | Path) -> list[Path]:
 
 def summary_frame(cells):
     """Mean and std over seeds of the headline metrics, per scenario and strategy."""
-    metrics = [m for m in ("acc", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task")
-               if m in cells]
+    metrics = [m for m in ("acc", "acc_agnostic", "bwt", "bwt_agnostic", "forgetting", "retention",
+                           "recovery_steps_mean", "regret", "task_id_acc", "memory_mb") if m in cells]
     return cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
 
 
