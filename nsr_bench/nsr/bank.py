@@ -22,7 +22,7 @@ from nsr_bench.nsr.compress import CompressedDelta
 
 BANK_FORMAT = "nsr-bench/task-knowledge-bank"
 BANK_VERSION = 1
-EVICTION_POLICIES = ("lru", "lfu", "fifo")
+EVICTION_POLICIES = ("lru", "lfu", "fifo", "frequency")
 
 
 class BankFileError(ValueError):
@@ -69,7 +69,10 @@ class TaskKnowledgeBank:
     Args:
         cap: top-K retention cap (maximum number of entries), >= 1.
         eviction: which entry leaves when the cap is exceeded: ``lru`` (least recently used),
-            ``lfu`` (fewest uses, then least recent) or ``fifo`` (oldest created).
+            ``lfu`` (fewest uses, then least recent), ``fifo`` (oldest created) or ``frequency`` (fewest
+            recalls, ties broken by evicting the newest). On a cyclic order with K below the number of
+            tasks, LRU evicts each task just before it recurs; ``frequency`` keeps established entries,
+            so some recurrences are recalled.
     """
 
     def __init__(self, cap: int = 50, eviction: str = "lru"):
@@ -120,6 +123,7 @@ class TaskKnowledgeBank:
             "lru": lambda i: (self.entries[i].meta.last_use, i),
             "lfu": lambda i: (self.entries[i].meta.uses, self.entries[i].meta.last_use, i),
             "fifo": lambda i: (self.entries[i].meta.created, i),
+            "frequency": lambda i: (self.entries[i].meta.uses, -self.entries[i].meta.created, -i),
         }[self.eviction]
         return min(candidates, key=order)
 

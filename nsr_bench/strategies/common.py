@@ -30,7 +30,7 @@ class AllocationParams(AdapterParams):
     fixed_rank: int | None = Field(None, ge=1, description="compress to this rank instead of by energy")
     store_dtype: Literal["fp32", "fp16"] = "fp32"
     cap: int = Field(50, ge=1, description="Bank retention cap K")
-    eviction: Literal["lru", "lfu", "fifo"] = "lru"
+    eviction: Literal["lru", "lfu", "fifo", "frequency"] = "lru"
     embed_samples: int = Field(256, ge=1)
     distill_lambda: float = Field(0.0, ge=0)
     temperature: float = Field(2.0, gt=0)
