@@ -37,15 +37,15 @@ class AllocationParams(AdapterParams):
 
 
 class RecallingParams(AllocationParams):
-    """A rule that recalls from the Bank, so the Bank must be on."""
+    """A rule that keeps its adapters in the Bank (and may recall them), so the Bank must be on."""
 
     bank: bool = True
 
     @model_validator(mode="after")
     def _needs_bank(self):
         if not self.bank:
-            raise ValueError("this rule recalls from the Bank; set bank=true or pick a memoryless rule "
-                             "(fresh, carry, round_robin, random_slot)")
+            raise ValueError("this rule keeps its adapters in the Bank; set bank=true or pick a memoryless "
+                             "rule (fresh, carry, round_robin, random_slot)")
         return self
 
 
@@ -74,6 +74,14 @@ def allocation_plugins(params: AllocationParams, rule, ctx) -> list:
     if bank is not None:
         plugins.append(BankRouting(bank, ctx.scenario.reference, ctx.streams.torch("evaluation")))
     return plugins
+
+
+def stored_sample_bytes(ctx) -> int:
+    """Bytes of one sample a method stores, priced with the scenario's inputs (read at build time,
+    before the frozen-prefix cache replaces them by features)."""
+    from nsr_bench.plugins.reporting import sample_bytes
+
+    return sample_bytes(ctx.scenario.tasks[0].x_train)
 
 
 def baseline_plugins(params: BaselineParams, ctx, *method_plugins, adapters: bool = True) -> list:
