@@ -173,7 +173,7 @@ def ablation(res: Results, out: Path) -> Path:
         raise NoData("the ablation needs cells of the allocation strategies (each rule with bank on/off)")
     data = cells.dropna(subset=["param.bank"]).copy()
     data["Bank"] = data["param.bank"].map({True: "on", False: "off"})
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ["recovery_steps_mean", "acc"], strict=True):
         sns.barplot(data=data, x="strategy", y=metric, hue="Bank", hue_order=["on", "off"], errorbar=("ci", 95),
                     ax=ax)
@@ -228,7 +228,7 @@ def optuna_study(study, out: Path) -> Path:
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     if len(done) < 2 or len(study.directions) > 1:
         raise NoData(f"study {study.study_name}: needs 2+ completed single-objective trials")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     values = [t.value for t in done]
     axes[0].plot([t.number for t in done], values, "o", label="trial")
     axes[0].plot([t.number for t in done], np.maximum.accumulate(values), "-", label="best so far")
