@@ -54,12 +54,21 @@ class ActiveAdapter:
     def nbytes(self, state: State) -> int:
         return sum(t.numel() * t.element_size() for t in state.values())
 
-    def reset(self, generator: torch.Generator) -> None:
-        """A fresh adapter (zero update, ``A`` drawn from ``generator``) and a re-initialised head (drawn
-        from the same stream)."""
+    def reset(self, generator: torch.Generator, classes: list[int] | None = None) -> None:
+        """A fresh adapter (zero update, ``A`` drawn from ``generator``) and re-initialised head rows of
+        ``classes`` (all rows if None), drawn from the same stream. The other rows are kept: they are
+        other tasks' classifiers, and wiping them would manufacture forgetting. The whole head is drawn
+        either way, so the stream advances alike."""
         for layer in self.layers.values():
             layer.reset_adapter(generator)
+        kept = None if classes is None else (self.head.weight.detach().clone(), self.head.bias.detach().clone())
         self.head.reset_parameters(generator)
+        if kept is not None:
+            others = torch.ones(self.head.out_features, dtype=torch.bool, device=self.head.weight.device)
+            others[classes] = False
+            with torch.no_grad():
+                self.head.weight[others] = kept[0][others]
+                self.head.bias[others] = kept[1][others]
 
     def load(self, bank: TaskKnowledgeBank, entries: list[int], weights: list[float],
              generator: torch.Generator) -> None:

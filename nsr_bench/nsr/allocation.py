@@ -1,7 +1,8 @@
 """Allocation rules: what the active adapter starts from at each experience (NSR step 4).
 
 A rule sees the new task's embedding and the Bank (``None`` when the Bank is off) and returns a
-:class:`Decision`: ``fresh`` (zero update), ``carry`` (keep the active adapter), ``recall`` (load
+:class:`Decision`: ``fresh`` (zero update; with one entry, the trained adapter then replaces that
+entry), ``carry`` (keep the active adapter), ``recall`` (load
 one entry), ``merge`` (similarity-weighted combination of entries) or ``slot`` (load and later
 overwrite one of a fixed number of adapter slots). Only oracle references read ``ctx.task``.
 """

@@ -22,7 +22,7 @@ from nsr_bench.nsr.compress import CompressedDelta
 
 BANK_FORMAT = "nsr-bench/task-knowledge-bank"
 BANK_VERSION = 1
-EVICTION_POLICIES = ("lru", "lfu", "fifo")
+EVICTION_POLICIES = ("lru", "lfu", "fifo", "frequency")
 
 
 class BankFileError(ValueError):
@@ -70,7 +70,10 @@ class TaskKnowledgeBank:
     Args:
         cap: top-K retention cap (maximum number of entries), >= 1.
         eviction: which entry leaves when the cap is exceeded: ``lru`` (least recently used),
-            ``lfu`` (fewest uses, then least recent) or ``fifo`` (oldest created).
+            ``lfu`` (fewest uses, then least recent), ``fifo`` (oldest created) or ``frequency`` (fewest
+            recalls, ties broken by evicting the newest). On a cyclic order with K below the number of
+            tasks, LRU evicts each task just before it recurs; ``frequency`` keeps established entries,
+            so some recurrences are recalled.
     """
 
     def __init__(self, cap: int = 50, eviction: str = "lru"):
@@ -82,6 +85,7 @@ class TaskKnowledgeBank:
         self.eviction = eviction
         self.entries: dict[int, BankEntry] = {}
         self.evicted: list[int] = []
+        self.learned_tasks: set[int] = set()
         self._next_id = 0
         self._keys: Tensor | None = None
         self._ids: list[int] = []
@@ -108,6 +112,7 @@ class TaskKnowledgeBank:
         entry.meta.last_use = now
         entry.key = F.normalize(entry.key.detach().to("cpu", torch.float32).flatten(), dim=0)
         self.entries[entry_id] = entry
+        self.learned_tasks.update(entry.meta.tasks)
         while len(self.entries) > self.cap:
             victim = self._victim(exclude=entry_id)
             del self.entries[victim]
@@ -121,6 +126,7 @@ class TaskKnowledgeBank:
             "lru": lambda i: (self.entries[i].meta.last_use, i),
             "lfu": lambda i: (self.entries[i].meta.uses, self.entries[i].meta.last_use, i),
             "fifo": lambda i: (self.entries[i].meta.created, i),
+            "frequency": lambda i: (self.entries[i].meta.uses, -self.entries[i].meta.created, -i),
         }[self.eviction]
         return min(candidates, key=order)
 
@@ -139,6 +145,10 @@ class TaskKnowledgeBank:
             self._keys = torch.stack([self.entries[i].key for i in self._ids])
         q = F.normalize(query.detach().to("cpu", torch.float32).flatten(), dim=0)
         return self._ids, self._keys @ q
+
+    def evicted_tasks(self) -> set[int]:
+        """Tasks some entry has learned that no entry held now has (their entries were evicted)."""
+        return self.learned_tasks - {t for e in self.entries.values() for t in e.meta.tasks}
 
     def nearest(self, queries: Tensor) -> list[int]:
         """The id of the most similar entry for each row of ``queries`` (one matrix product)."""
@@ -192,7 +202,7 @@ class TaskKnowledgeBank:
                 "layers": {n: list(c.shape) for n, c in entry.layers.items()},
             }
         header = {"cap": self.cap, "eviction": self.eviction, "next_id": self._next_id,
-                  "evicted": self.evicted, "entries": index}
+                  "evicted": self.evicted, "learned_tasks": sorted(self.learned_tasks), "entries": index}
         metadata = {"format": BANK_FORMAT, "version": str(BANK_VERSION), "bank": json.dumps(header)}
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
@@ -245,6 +255,8 @@ class TaskKnowledgeBank:
                           for n, shape in info["layers"].items()}
                 bank.entries[int(sid)] = BankEntry(tensors[f"{p}key"], layers, tensors[f"{p}head.weight"],
                                                    tensors[f"{p}head.bias"], EntryMeta(**info["meta"]))
+            held = {t for e in bank.entries.values() for t in e.meta.tasks}
+            bank.learned_tasks = {int(t) for t in header.get("learned_tasks", held)}  # older files: held only
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
             raise BankFileError(f"{path}: Bank metadata is inconsistent with its tensors ({exc!r})") from None
         return bank

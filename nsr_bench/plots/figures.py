@@ -54,7 +54,8 @@ def recovery_curves(res: Results, out: Path) -> Path:
 
 def regret_vs_cycles(res: Results, out: Path) -> tuple[Path, dict[str, float]]:
     """Cumulative regret vs cycle T per strategy, with the Theorem-1 line T(M-1)·Δ_switch
-    (Δ_switch measured on the memoryless rules); returns the fitted slopes per strategy."""
+    (Δ_switch measured on the memoryless strategies: those keeping 0 bytes, ``memory_mb == 0``); returns the
+    fitted slopes per strategy."""
     sns = _style()
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -78,7 +79,7 @@ def regret_vs_cycles(res: Results, out: Path) -> tuple[Path, dict[str, float]]:
     fig, ax = plt.subplots(figsize=(6 + 0.25 * len(slopes), 4))
     sns.lineplot(data=data, x="cycle", y="cumulative regret", hue="label", marker="o", errorbar=("ci", 95),
                  ax=ax)
-    memoryless = cells[cells["bank_mb_total"] == 0]
+    memoryless = cells[cells["memory_mb"] == 0]
     if not memoryless.empty:
         m = int(data["tasks"].max())
         per_cycle = [json.loads(p)[1:] if isinstance(p, str) else p[1:] for p in memoryless["regret_per_cycle"]]
@@ -136,6 +137,7 @@ def metric_bars(res: Results, out: Path, reference: str = "nsr") -> Path:
     if cells.empty:
         raise NoData("metric bars need finished cells")
     metrics = ["acc", "bwt", "forgetting"]
+    memoryless = set(cells["label"]) - set(cells.loc[cells["memory_mb"] > 0, "label"])
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     for ax, metric in zip(axes, metrics, strict=True):
         data = cells.dropna(subset=[metric])
@@ -153,8 +155,11 @@ def metric_bars(res: Results, out: Path, reference: str = "nsr") -> Path:
                 significant |= p is not None and p < 0.05
             if significant:
                 ax.text(i, ax.get_ylim()[1] * 0.95, "*", ha="center", fontsize=14)
+        ax.set_xticks(ax.get_xticks(), [f"{t.get_text()} †" if t.get_text() in memoryless else t.get_text()
+                                        for t in ax.get_xticklabels()])
         ax.set_xlabel("")
-    fig.suptitle(f"mean and 95% CI over seeds; * p<0.05 vs {reference} (paired t-test)", fontsize=9)
+    fig.suptitle(f"mean and 95% CI over seeds; * p<0.05 vs {reference} (paired t-test); "
+                 "† memoryless (memory_mb = 0)", fontsize=9)
     return _save(fig, out, "metric_bars")
 
 
@@ -178,7 +183,8 @@ def ablation(res: Results, out: Path) -> Path:
 
 
 def memory_budget(res: Results, out: Path) -> Path:
-    """Bank MB vs retention cap K, and recovery of recurrences whose entry was retained vs not."""
+    """Bank MB vs retention cap K, recovery of recurrences whose entry was retained vs not, and the memory
+    every strategy keeps (``memory_mb``: 0 only for the memoryless ones)."""
     sns = _style()
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -197,7 +203,7 @@ def memory_budget(res: Results, out: Path) -> Path:
             retained = d.get("action") == "recall" and any(r["task"] in t for t in d.get("entry_tasks", []))
             rows.append({"cap K": c["param.cap"], "entry": "recalled" if retained else "not recalled",
                          "recovery steps": r["steps"]})
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     sns.pointplot(data=banked, x="param.cap", y="bank_mb_total", hue="label", errorbar=("ci", 95), ax=axes[0])
     axes[0].set_xlabel("retention cap K")
     axes[0].set_ylabel("Bank MB (total)")
@@ -205,6 +211,10 @@ def memory_budget(res: Results, out: Path) -> Path:
         sns.barplot(data=pd.DataFrame(rows), x="cap K", y="recovery steps", hue="entry", errorbar=("ci", 95),
                     ax=axes[1])
     axes[1].set_title("recovery of recurring tasks", fontsize=9)
+    sns.barplot(data=cells, x="label", y="memory_mb", errorbar=("ci", 95), ax=axes[2])
+    axes[2].set_xlabel("")
+    axes[2].set_ylabel("memory kept (MB)")
+    axes[2].tick_params(axis="x", rotation=60)
     return _save(fig, out, "memory_budget")
 
 

@@ -66,6 +66,9 @@ class AdapterAllocation(LoRAAdapters):
         slot_bytes = sum(self.adapter.nbytes(s) for s in self.slots.values()) if self.adapter else 0
         summary = {"bank_mb_total": bank_bytes / 1e6,
                    "bank_mb_per_task": bank_bytes / len(self.bank) / 1e6 if self.bank else 0.0}
+        if self.bank is not None:  # trained tasks no entry has learned at the end (evicted)
+            kept = {t for entry in self.bank.entries.values() for t in entry.meta.tasks}
+            summary["evicted_tasks"] = sorted({d["task"] for d in self.decisions} - kept)
         manifest = {**super().report().manifest, "decisions": self.decisions,
                     "rule_history": getattr(self.rule, "history", None)}
         artifacts = {"bank": self.bank.to_bytes()} if self.bank is not None else {}
@@ -114,7 +117,9 @@ class AdapterAllocation(LoRAAdapters):
         """Set the active adapter as ``decision`` says; ``touch`` records Bank uses."""
         slot = decision.entries[0] if decision.action == "slot" else None
         if decision.action == "fresh" or (slot is not None and slot not in self.slots):
-            self.adapter.reset(self.generator)
+            # a fresh adapter and the new task's head rows; at the first experience the whole head
+            rows = self.adapter.head.task_classes[self._task] if self.experience else None
+            self.adapter.reset(self.generator, rows)
         elif slot is not None:
             self.adapter.restore(self.slots[slot])
         elif decision.action in ("recall", "merge"):
@@ -140,10 +145,12 @@ class AdapterAllocation(LoRAAdapters):
         return float(F.cross_entropy(logits, y))
 
     def _reserve(self, experience, device) -> None:
-        """Compress the active adapter into the Bank. A recalled entry is updated in place (and
-        inherits the recalled entry's tasks and classes, whichever task it was recalled for)."""
+        """Compress the active adapter into the Bank. A recalled entry (or the entry a fresh decision
+        names) is updated in place and inherits that entry's tasks and classes, whichever task it was
+        recalled for."""
         classes = experience_classes(experience)
-        target = self._decision.entries[0] if self._decision.action == "recall" else None
+        decision = self._decision
+        target = decision.entries[0] if decision.action in ("recall", "fresh") and decision.entries else None
         tasks = [self._task]
         if target is not None and target in self.bank:
             old = self.bank[target].meta

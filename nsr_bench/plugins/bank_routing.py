@@ -6,7 +6,9 @@ test experience is evaluated with its task's entry; without it (``agnostic``) ea
 among that entry's classes. Batches of a test stream are task-pure, so batch routing gets the task's
 statistics for free; per-sample routing is what a user without task ids gets. The mode is the ``mode``
 argument of each ``strategy.eval`` call (Avalanche passes it to every hook); the live adapter is restored
-after every evaluation, so evaluating never changes what is trained.
+after every evaluation, so evaluating never changes what is trained. A task whose entry was evicted (a
+Bank cap below the number of tasks) is evaluated, even with its task id, the way a user would have to: each
+sample borrows its nearest stored adapter.
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ class BankRouting(SupervisedPlugin):
         self._adapter: ActiveAdapter | None = None
         self._active: State | None = None
         self._loaded: int | None = None
+        self._evicted_task = False
 
     def report(self) -> PluginReport:
         """``task_id_acc``: the share of test samples of the last agnostic evaluation routed to an entry last
         trained on the sample's own task."""
         return PluginReport(summary={"task_id_acc": self.hits / self.routed if self.routed else None,
-                                     "routing": self.routing})
+                                     "routing": self.routing,
+                                     "evicted_task_eval": "nearest stored adapter per sample, task id known"})
 
     def before_eval(self, strategy, mode: str = "oracle", **kwargs):
         self.hits = self.routed = 0
@@ -58,11 +62,14 @@ class BankRouting(SupervisedPlugin):
         self._active = self._adapter.capture() if self._adapter.layers else None
 
     def before_eval_exp(self, strategy, mode: str = "oracle", **kwargs):
+        self._evicted_task = False
         if self._active is None or mode != "oracle":
             return
-        entry_id = self.bank.entry_for_task(int(strategy.experience.task_label))
+        task = int(strategy.experience.task_label)
+        entry_id = self.bank.entry_for_task(task)
         if entry_id is None:
             self._adapter.restore(self._active)
+            self._evicted_task = task in self.bank.evicted_tasks()
         else:
             self._load(entry_id)
 
@@ -74,22 +81,16 @@ class BankRouting(SupervisedPlugin):
         self._count([entry_id] * len(strategy.mb_x), int(strategy.experience.task_label))
 
     def after_eval_forward(self, strategy, mode: str = "oracle", **kwargs):
-        if not self._routes(mode):
-            return
-        head = strategy.model.head
-        if self.routing == "batch":
-            strategy.mb_output = head.mask_classes(strategy.mb_output, self.bank[self._loaded].meta.classes)
-            return
-        x = strategy.mb_x
-        routed = self.bank.nearest(sample_embeddings(strategy.model, x, self.reference))
-        output = torch.empty_like(strategy.mb_output)
-        owners = torch.tensor(routed, device=x.device)
-        for entry_id in sorted(set(routed)):
-            self._load(entry_id)
-            rows = owners == entry_id
-            output[rows] = head.mask_classes(strategy.model(x[rows]), self.bank[entry_id].meta.classes)
-        strategy.mb_output = output
-        self._count(routed, int(strategy.experience.task_label))
+        if self._evicted_task and len(self.bank) > 0:
+            # a task whose entry was evicted: with its task id known, a user can only borrow the nearest
+            # stored adapter for each sample; the task's own head rows stay the live model's
+            strategy.mb_output = self._route_samples(strategy, restrict=False)
+        elif self._routes(mode):
+            if self.routing == "batch":
+                classes = self.bank[self._loaded].meta.classes
+                strategy.mb_output = strategy.model.head.mask_classes(strategy.mb_output, classes)
+            else:
+                strategy.mb_output = self._route_samples(strategy, restrict=True)
 
     def after_eval(self, strategy, mode: str = "oracle", **kwargs):
         if self._active is not None:
@@ -103,6 +104,22 @@ class BankRouting(SupervisedPlugin):
         if entry_id != self._loaded:
             self._adapter.load(self.bank, [entry_id], [1.0], self.generator)
             self._loaded = entry_id
+
+    def _route_samples(self, strategy, restrict: bool) -> Tensor:
+        """Outputs with each sample routed to its nearest entry (classified among that entry's classes when
+        ``restrict``); counts the routing when it is the agnostic evaluation."""
+        x, head = strategy.mb_x, strategy.model.head
+        routed = self.bank.nearest(sample_embeddings(strategy.model, x, self.reference))
+        output = torch.empty_like(strategy.mb_output)
+        owners = torch.tensor(routed, device=x.device)
+        for entry_id in sorted(set(routed)):
+            self._load(entry_id)
+            rows = owners == entry_id
+            logits = strategy.model(x[rows])
+            output[rows] = head.mask_classes(logits, self.bank[entry_id].meta.classes) if restrict else logits
+        if restrict:
+            self._count(routed, int(strategy.experience.task_label))
+        return output
 
     def _count(self, routed: list[int], task: int) -> None:
         self.routed += len(routed)

@@ -9,16 +9,27 @@ from __future__ import annotations
 
 from avalanche.core import SupervisedPlugin
 
+from nsr_bench.plugins.reporting import PluginReport
+
 
 class CumulativePlugin(SupervisedPlugin):
-    """Concatenate stored datasets to the current experience's training data."""
+    """Concatenate stored datasets to the current experience's training data.
 
-    def __init__(self, keyed_by: str = "task"):
+    Args:
+        keyed_by: ``task`` or ``experience`` (see the module docstring).
+        sample_bytes: bytes of one stored sample (:func:`~nsr_bench.plugins.reporting.sample_bytes`).
+    """
+
+    def __init__(self, keyed_by: str = "task", sample_bytes: int = 0):
         super().__init__()
         if keyed_by not in ("task", "experience"):
             raise ValueError(f"keyed_by must be 'task' or 'experience', got {keyed_by!r}")
-        self.keyed_by = keyed_by
+        self.keyed_by, self.sample_bytes = keyed_by, sample_bytes
         self.stored: dict = {}
+
+    def report(self) -> PluginReport:
+        """The stored datasets' samples (every one kept, for the current experience's too)."""
+        return PluginReport(retained_bytes=sum(len(d) for d in self.stored.values()) * self.sample_bytes)
 
     def after_train_dataset_adaptation(self, strategy, **kwargs):
         exp = strategy.experience

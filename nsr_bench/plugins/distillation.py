@@ -16,12 +16,18 @@ from torch import Tensor, nn
 
 from nsr_bench.nsr.adapters import ActiveAdapter, State
 from nsr_bench.nsr.distill import kd_from_log_probs, kd_loss, teacher_log_probs
+from nsr_bench.plugins.reporting import PluginReport, tensor_bytes
 from nsr_bench.training.inference import batched, evaluating
 from nsr_bench.training.loader import TensorBatchLoader, experience_classes
 
 
 class Distillation(SupervisedPlugin):
     """Add ``lambda * T^2 KL(teacher || student)`` over the prior classes to the training loss.
+
+    Memory: during an experience the teacher is the adapters and head captured before it (the frozen
+    backbone is shared with the live model, never copied); ``report()`` counts the largest such copy.
+    The precomputed teacher log-probabilities are the teacher's outputs on the current data, a
+    per-experience cache that is not counted.
 
     Args:
         distill_lambda: weight of the distillation loss.
@@ -37,6 +43,10 @@ class Distillation(SupervisedPlugin):
         self._teacher_state: State | None = None
         self._teacher: nn.Module | None = None
         self._log_probs: tuple[TensorBatchLoader, Tensor, Tensor] | None = None
+        self.teacher_bytes = 0
+
+    def report(self) -> PluginReport:
+        return PluginReport(retained_bytes=self.teacher_bytes)
 
     def before_training_exp(self, strategy, **kwargs):
         model = strategy.model
@@ -44,6 +54,7 @@ class Distillation(SupervisedPlugin):
         self._prior = sorted(self.seen_classes - set(self._classes))
         if self.distill_lambda > 0 and self._prior:
             self._teacher_state = ActiveAdapter.of(model).capture()
+            self.teacher_bytes = max(self.teacher_bytes, tensor_bytes(self._teacher_state))
             self._log_probs = self._precompute(model, strategy.dataloader)
 
     def before_backward(self, strategy, **kwargs):

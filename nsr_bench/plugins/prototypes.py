@@ -12,15 +12,25 @@ import torch
 from avalanche.core import SupervisedPlugin
 
 from nsr_bench.nsr.embed import frozen_features
+from nsr_bench.plugins.reporting import PluginReport
+
+COUNT_BYTES = 8
 
 
 class PrototypePlugin(SupervisedPlugin):
-    """Write nearest-class-mean prototypes into ``model.head``; skip training."""
+    """Write nearest-class-mean prototypes into ``model.head``; skip training.
+
+    Its memory is the per-class sample counts (int64) that the running means need; the prototypes
+    themselves are the live head's rows, which every strategy has.
+    """
 
     def __init__(self, batch_size: int = 512):
         super().__init__()
         self.batch_size = batch_size
         self.counts: dict[int, int] = {}
+
+    def report(self) -> PluginReport:
+        return PluginReport(retained_bytes=COUNT_BYTES * len(self.counts))
 
     @torch.no_grad()
     def before_training_exp(self, strategy, **kwargs):

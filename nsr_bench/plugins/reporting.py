@@ -7,8 +7,11 @@ manifest and summary. The runner never inspects a plugin's type or attributes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from torch import Tensor
 
 EVALUATION_MODES = ("oracle", "agnostic")
 """Every evaluation runs once per mode, passed to every hook as ``mode``: ``oracle`` knows the task id of
@@ -30,6 +33,34 @@ class PluginReport:
     summary: dict[str, Any] = field(default_factory=dict)
     retained_bytes: int = 0
     artifacts: dict[str, bytes] = field(default_factory=dict)
+
+
+LABEL_BYTES = 16
+"""A stored sample's class and task labels, as int64 each."""
+
+
+def sample_bytes(x: Tensor) -> int:
+    """Bytes of one stored sample of the input tensor ``x`` (samples on the first axis): its input at
+    ``x``'s dtype plus :data:`LABEL_BYTES`. Methods that store samples price them with the scenario's
+    inputs, before the frozen-prefix cache replaces them by features, so memory never depends on the
+    cache."""
+    return x[0].numel() * x.element_size() + LABEL_BYTES
+
+
+def tensor_bytes(*held: Any) -> int:
+    """Bytes of every tensor in ``held``: tensors, objects with a tensor ``data`` (Avalanche's
+    ``ParamData``), and mappings, lists and tuples of them, nested."""
+    total = 0
+    for obj in held:
+        if isinstance(obj, Tensor):
+            total += obj.numel() * obj.element_size()
+        elif isinstance(obj, Mapping):
+            total += tensor_bytes(*obj.values())
+        elif isinstance(obj, list | tuple):
+            total += tensor_bytes(*obj)
+        elif isinstance(getattr(obj, "data", None), Tensor):
+            total += tensor_bytes(obj.data)
+    return total
 
 
 @runtime_checkable

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from avalanche.training.plugins import SynapticIntelligencePlugin
 
+from nsr_bench.plugins.reporting import PluginReport, tensor_bytes
+
 
 class SynapticIntelligence(SynapticIntelligencePlugin):
-    """Avalanche's SI with copied anchor (``ewc_data[0]``) and step-start (``old_theta``) weights."""
+    """Avalanche's SI with copied anchor (``ewc_data[0]``) and step-start (``old_theta``) weights;
+    ``report()`` counts every tensor of its state (anchors, importances, trajectories, snapshots)."""
+
+    def report(self) -> PluginReport:
+        return PluginReport(retained_bytes=tensor_bytes(self.ewc_data, self.syn_data))
 
     def before_training_exp(self, strategy, **kwargs):
         super().before_training_exp(strategy, **kwargs)

@@ -9,11 +9,12 @@ task recurs: state stays at one entry per distinct task, and the penalty protect
 from __future__ import annotations
 
 import torch
-from avalanche.training.plugins import EWCPlugin
 from avalanche.training.utils import copy_params_dict
 
+from nsr_bench.plugins.ewc import EWC
 
-class TaskKeyedEWC(EWCPlugin):
+
+class TaskKeyedEWC(EWC):
     """Separate-mode EWC with one (importance, anchor) pair per distinct task label."""
 
     def __init__(self, ewc_lambda: float):

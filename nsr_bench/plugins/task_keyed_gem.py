@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import torch
 from avalanche.models.utils import avalanche_forward
-from avalanche.training.plugins import GEMPlugin
+
+from nsr_bench.plugins.gem import GEM
 
 
-class TaskKeyedGEM(GEMPlugin):
+class TaskKeyedGEM(GEM):
     """GEM with one memory per distinct task label."""
 
     def before_training_iteration(self, strategy, **kwargs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nsr_bench.strategies.common import BaselineParams, baseline_plugins
+from nsr_bench.strategies.common import BaselineParams, baseline_plugins, stored_sample_bytes
 
 
 class Params(BaselineParams):
@@ -13,6 +13,7 @@ class Params(BaselineParams):
 
 
 def build(params: Params, ctx) -> list:
-    from avalanche.training.plugins import AGEMPlugin
+    from nsr_bench.plugins.agem import AGEM
 
-    return baseline_plugins(params, ctx, AGEMPlugin(params.patterns_per_exp, params.agem_sample_size))
+    plugin = AGEM(params.patterns_per_exp, params.agem_sample_size, stored_sample_bytes(ctx))
+    return baseline_plugins(params, ctx, plugin)

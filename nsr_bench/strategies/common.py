@@ -30,7 +30,7 @@ class AllocationParams(AdapterParams):
     fixed_rank: int | None = Field(None, ge=1, description="compress to this rank instead of by energy")
     store_dtype: Literal["fp32", "fp16"] = "fp32"
     cap: int = Field(50, ge=1, description="Bank retention cap K")
-    eviction: Literal["lru", "lfu", "fifo"] = "lru"
+    eviction: Literal["lru", "lfu", "fifo", "frequency"] = "lru"
     embed_samples: int = Field(256, ge=1)
     routing: Literal["sample", "batch"] = Field("sample", description="task-agnostic routing of test data "
                                                 "through the Bank: per sample, or per (task-pure) batch")
@@ -39,15 +39,15 @@ class AllocationParams(AdapterParams):
 
 
 class RecallingParams(AllocationParams):
-    """A rule that recalls from the Bank, so the Bank must be on."""
+    """A rule that keeps its adapters in the Bank (and may recall them), so the Bank must be on."""
 
     bank: bool = True
 
     @model_validator(mode="after")
     def _needs_bank(self):
         if not self.bank:
-            raise ValueError("this rule recalls from the Bank; set bank=true or pick a memoryless rule "
-                             "(fresh, carry, round_robin, random_slot)")
+            raise ValueError("this rule keeps its adapters in the Bank; set bank=true or pick a memoryless "
+                             "rule (fresh, carry, round_robin, random_slot)")
         return self
 
 
@@ -76,6 +76,14 @@ def allocation_plugins(params: AllocationParams, rule, ctx) -> list:
     if bank is not None:
         plugins.append(BankRouting(bank, ctx.scenario.reference, ctx.streams.torch("evaluation"), params.routing))
     return plugins
+
+
+def stored_sample_bytes(ctx) -> int:
+    """Bytes of one sample a method stores, priced with the scenario's inputs (read at build time,
+    before the frozen-prefix cache replaces them by features)."""
+    from nsr_bench.plugins.reporting import sample_bytes
+
+    return sample_bytes(ctx.scenario.tasks[0].x_train)
 
 
 def baseline_plugins(params: BaselineParams, ctx, *method_plugins, adapters: bool = True) -> list:

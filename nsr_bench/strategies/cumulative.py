@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from nsr_bench.strategies.common import BaselineParams, baseline_plugins
+from nsr_bench.strategies.common import BaselineParams, baseline_plugins, stored_sample_bytes
 
 
 class Params(BaselineParams):
@@ -14,4 +14,4 @@ class Params(BaselineParams):
 def build(params: Params, ctx) -> list:
     from nsr_bench.plugins.cumulative import CumulativePlugin
 
-    return baseline_plugins(params, ctx, CumulativePlugin(params.keyed_by))
+    return baseline_plugins(params, ctx, CumulativePlugin(params.keyed_by, stored_sample_bytes(ctx)))

@@ -1,7 +1,8 @@
 """EWC: Kirkpatrick et al., "Overcoming catastrophic forgetting in neural networks", PNAS 2017.
 
 ``keyed_by=experience`` is Avalanche's online ``EWCPlugin`` (state keyed by experience, growing on a
-cyclic stream); ``keyed_by=task`` is our :class:`~nsr_bench.plugins.task_keyed_ewc.TaskKeyedEWC`.
+cyclic stream; :class:`~nsr_bench.plugins.ewc.EWC` adds its memory report); ``keyed_by=task`` is our
+:class:`~nsr_bench.plugins.task_keyed_ewc.TaskKeyedEWC`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ class Params(BaselineParams):
 
 
 def build(params: Params, ctx) -> list:
-    from avalanche.training.plugins import EWCPlugin
-
+    from nsr_bench.plugins.ewc import EWC
     from nsr_bench.plugins.task_keyed_ewc import TaskKeyedEWC
 
     plugin = (TaskKeyedEWC(params.ewc_lambda) if params.keyed_by == "task"
-              else EWCPlugin(params.ewc_lambda, "online", params.ewc_decay))
+              else EWC(params.ewc_lambda, "online", params.ewc_decay))
     return baseline_plugins(params, ctx, plugin)

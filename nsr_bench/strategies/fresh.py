@@ -1,4 +1,8 @@
-"""Fresh: a brand-new LoRA adapter and head for every experience (a memoryless rule of Theorem 1)."""
+"""Fresh: a brand-new LoRA adapter and new head rows for every experience (a memoryless rule of Theorem 1).
+
+Only the new task's head rows are re-initialised; the other tasks' rows are kept (wiping them would
+manufacture forgetting that is not the adapter's).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ Params = AllocationParams
 
 
 class Fresh(AllocationRule):
-    """A brand-new adapter (and head) for every experience."""
+    """A brand-new adapter (and the task's head rows) for every experience."""
 
     def decide(self, ctx: AllocationContext) -> Decision:
         return Decision("fresh")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from nsr_bench.strategies.common import BaselineParams, baseline_plugins
+from nsr_bench.strategies.common import BaselineParams, baseline_plugins, stored_sample_bytes
 
 
 class Params(BaselineParams):
@@ -20,9 +20,9 @@ class Params(BaselineParams):
 
 
 def build(params: Params, ctx) -> list:
-    from avalanche.training.plugins import GEMPlugin
-
+    from nsr_bench.plugins.gem import GEM
     from nsr_bench.plugins.task_keyed_gem import TaskKeyedGEM
 
-    plugin_class = TaskKeyedGEM if params.keyed_by == "task" else GEMPlugin
-    return baseline_plugins(params, ctx, plugin_class(params.patterns_per_exp, params.gem_strength))
+    plugin_class = TaskKeyedGEM if params.keyed_by == "task" else GEM
+    plugin = plugin_class(params.patterns_per_exp, params.gem_strength, stored_sample_bytes(ctx))
+    return baseline_plugins(params, ctx, plugin)

@@ -31,7 +31,7 @@ def test_recall_returns_the_recurring_tasks_entry():
     assert top[0][1] >= top[1][1] >= top[2][1]
 
 
-@pytest.mark.parametrize("policy, victim", [("fifo", 0), ("lru", 2), ("lfu", 2)])
+@pytest.mark.parametrize("policy, victim", [("fifo", 0), ("lru", 2), ("lfu", 2), ("frequency", 2)])
 def test_cap_evicts_by_policy(policy, victim):
     bank = TaskKnowledgeBank(cap=3, eviction=policy)
     for t in range(3):
@@ -52,6 +52,37 @@ def test_lfu_breaks_ties_by_least_recent_use():
     bank.touch(a, now=3)
     bank.reserve(make_entry(torch.eye(3)[2], 2), now=4)
     assert bank.evicted == [b]
+
+
+def recalled_recurrences(policy: str, order: list[int], cap: int) -> int:
+    """Replay a task order against a capped Bank: a task whose entry is still there is recalled (used,
+    then updated in place), otherwise a new entry is reserved; returns the recalled recurrences."""
+    bank, recalled = TaskKnowledgeBank(cap=cap, eviction=policy), 0
+    for now, task in enumerate(order):
+        entry, new = bank.entry_for_task(task), make_entry(torch.eye(len(set(order)))[task], task)
+        if entry is not None:  # as the allocation plugin does: the updated entry keeps its history
+            bank.touch(entry, now)
+            recalled += 1
+            new.meta.uses, new.meta.created = bank[entry].meta.uses, bank[entry].meta.created
+        bank.reserve(new, now=now, entry_id=entry)
+    return recalled
+
+
+def test_frequency_eviction_survives_a_cyclic_order_that_defeats_lru():
+    order = [0, 1, 2, 3, 4] * 3  # M = 5 tasks, 10 recurrences
+    assert recalled_recurrences("lru", order, cap=2) == 0
+    assert recalled_recurrences("fifo", order, cap=2) == 0
+    frequency = recalled_recurrences("frequency", order, cap=2)
+    assert frequency > 0
+    assert recalled_recurrences("frequency", order, cap=5) == 10
+
+
+def test_frequency_breaks_ties_by_evicting_the_newest():
+    bank = TaskKnowledgeBank(cap=2, eviction="frequency")
+    a = bank.reserve(make_entry(torch.eye(3)[0], 0), now=0)
+    b = bank.reserve(make_entry(torch.eye(3)[1], 1), now=1)
+    bank.reserve(make_entry(torch.eye(3)[2], 2), now=2)
+    assert bank.evicted == [b] and a in bank
 
 
 def test_cap_never_evicts_the_entry_just_reserved():

@@ -1,5 +1,7 @@
 """AdapterAllocation on the tiny digits stream: adapters trained, tasks recalled, slots kept."""
 
+import copy
+
 import pytest
 import torch
 
@@ -51,6 +53,7 @@ def test_report_carries_decisions_bank_and_its_bytes(trained):
     assert report.manifest["decisions"] == plugin.decisions
     assert report.retained_bytes == plugin.bank.nbytes > 0
     assert report.summary["bank_mb_total"] == pytest.approx(plugin.bank.nbytes / 1e6)
+    assert report.summary["evicted_tasks"] == []
     from nsr_bench.nsr.bank import TaskKnowledgeBank
 
     stored = TaskKnowledgeBank.from_bytes(report.artifacts["bank"])
@@ -94,3 +97,47 @@ def test_round_robin_overwrites_the_oldest_slot(tiny_scenario):
     assert not torch.equal(snapshots[1]["head.weight"], snapshots[2]["head.weight"])  # exp 2 overwrote 0
     assert [d["action"] for d in plugin.decisions] == ["slot"] * 3
     assert plugin.report().retained_bytes == sum(plugin.adapter.nbytes(s) for s in plugin.slots.values()) > 0
+
+
+def test_a_fresh_adapter_resets_only_the_given_head_rows(tiny_scenario):
+    from nsr_bench.models.adapter_net import AdapterNet
+    from nsr_bench.nsr.adapters import ActiveAdapter
+
+    backbone = copy.deepcopy(tiny_scenario.backbone)  # attaching adapters changes the module in place
+    model = AdapterNet(backbone, tiny_scenario.num_classes, tiny_scenario.task_classes())
+    adapter = ActiveAdapter.attach(model, model.lora_targets, 2, 4.0)
+    before = adapter.capture()
+    adapter.reset(torch.Generator().manual_seed(3), [2, 3])
+    after = adapter.capture()
+    for key in ("head.weight", "head.bias"):
+        assert torch.equal(after[key][[0, 1, 4, 5]], before[key][[0, 1, 4, 5]])
+        assert not torch.equal(after[key][[2, 3]], before[key][[2, 3]])
+    adapter.reset(torch.Generator().manual_seed(3))  # all rows, from the same draws
+    assert torch.equal(adapter.capture()["head.weight"][[2, 3]], after["head.weight"][[2, 3]])
+
+
+def test_tasks_without_an_entry_at_the_end_are_reported_evicted(tiny_scenario):
+    _, strategy, _ = make_strategy(tiny_scenario, nsr_plugins(tiny_scenario, cap=1), epochs=1)
+    for exp in tiny_scenario.benchmark().train_stream:
+        strategy.train(exp, num_workers=0)
+    plugin = plugin_of(strategy, AdapterAllocation)
+    (kept,) = plugin.bank.entries.values()
+    evicted = plugin.report().summary["evicted_tasks"]
+    assert evicted and sorted(evicted + kept.meta.tasks) == sorted(set(tiny_scenario.order))
+
+
+def test_the_adapter_store_never_recalls_and_keeps_one_entry_per_task(tiny_scenario):
+    from nsr_bench.runner import BuildContext
+    from nsr_bench.strategies import adapter_store
+
+    params = adapter_store.Params(rank=2, embed_samples=64, energy=1.0)
+    _, strategy, _ = make_strategy(
+        tiny_scenario, lambda model: adapter_store.build(params, BuildContext(model, tiny_scenario, 0, "cpu")),
+        epochs=1)
+    for exp in tiny_scenario.benchmark().train_stream:
+        strategy.train(exp, num_workers=0)
+    plugin = plugin_of(strategy, AdapterAllocation)
+    assert {d["action"] for d in plugin.decisions} == {"fresh"}
+    tasks = sorted(t for e in plugin.bank.entries.values() for t in e.meta.tasks)
+    assert tasks == sorted(set(tiny_scenario.order))
+    assert all(e.meta.uses == 0 for e in plugin.bank.entries.values())

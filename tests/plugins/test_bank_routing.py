@@ -22,7 +22,7 @@ def trained(request, tiny_scenario):
 def test_oracle_evaluation_loads_each_tasks_entry(trained):
     _, _, recorder, _ = trained
     oracle = recorder.rows["oracle"][-1]
-    assert len(oracle) == 3 and sum(oracle) / 3 > 0.8
+    assert len(oracle) == 3 and sum(oracle) / 3 > 0.65 and min(oracle) > 0.5  # 2-class tasks: chance 0.5
 
 
 def test_task_id_accuracy_counts_samples_routed_to_an_entry_last_trained_on_their_task(trained, tiny_scenario):
@@ -47,3 +47,21 @@ def test_eval_restores_the_active_adapter(trained):
     for mode in ("oracle", "agnostic"):
         strategy.eval(bm.test_stream, num_workers=0, mode=mode)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_an_evicted_task_borrows_the_nearest_stored_adapter_even_with_its_task_id(tiny_scenario):
+    """Cap K=1 below the 3 tasks: the evicted tasks are evaluated the way a user would have to."""
+    _, strategy, recorder = make_strategy(tiny_scenario, nsr_plugins(tiny_scenario, cap=1))
+    bm = tiny_scenario.benchmark()
+    for exp in bm.train_stream:
+        strategy.train(exp, num_workers=0)
+    routing = plugin_of(strategy, BankRouting)
+    calls = []
+    original = routing._route_samples
+    routing._route_samples = lambda s, restrict: calls.append(restrict) or original(s, restrict)
+    strategy.eval(bm.test_stream, num_workers=0, mode="oracle")
+    evicted = routing.bank.evicted_tasks()
+    assert len(routing.bank) == 1 and len(evicted) == 2
+    assert calls and not any(calls)  # routed per sample, classified among the task's own classes
+    assert all(0.0 <= recorder.rows["oracle"][-1][t] <= 1.0 for t in evicted)
+    assert "task id known" in routing.report().summary["evicted_task_eval"]

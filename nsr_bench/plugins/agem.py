@@ -1,0 +1,25 @@
+"""A-GEM that reports its episodic memory: Chaudhry et al., "Efficient Lifelong Learning with A-GEM",
+ICLR 2019 (Avalanche's ``AGEMPlugin``, unchanged in behaviour)."""
+
+from __future__ import annotations
+
+from avalanche.training.plugins import AGEMPlugin
+
+from nsr_bench.plugins.reporting import PluginReport
+
+
+class AGEM(AGEMPlugin):
+    """Avalanche's A-GEM; ``report()`` counts the buffers' samples at ``sample_bytes`` each (the
+    reference gradient is scratch, recomputed from them, and not counted).
+
+    Args:
+        patterns_per_experience: memory per experience; sample_size: samples drawn per reference gradient.
+        sample_bytes: bytes of one stored sample (:func:`~nsr_bench.plugins.reporting.sample_bytes`).
+    """
+
+    def __init__(self, patterns_per_experience: int, sample_size: int, sample_bytes: int = 0):
+        super().__init__(patterns_per_experience, sample_size)
+        self.sample_bytes = sample_bytes
+
+    def report(self) -> PluginReport:
+        return PluginReport(retained_bytes=sum(len(b) for b in self.buffers) * self.sample_bytes)
