@@ -20,7 +20,7 @@ from nsr_bench import __version__
 from nsr_bench.config import CellSpec, SpecError, TrainSpec, parse_selector, validate
 from nsr_bench.identity import cell_identity, check_identity, torch_threads
 from nsr_bench.registry import lookup, resolve
-from nsr_bench.results.store import ResultsStore
+from nsr_bench.results.store import ResultsStore, StoreError
 
 
 @dataclass
@@ -135,14 +135,16 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     if store.done(cell.hash) and not force:
         return store.summary(cell.hash)
     check_identity(cell)
-    run_id = store.start_run(cell.hash)
-    try:
+    run_id = None
+    try:  # an interrupt while the run row is written, the cell runs or its results are stored marks the run
+        run_id = store.start_run(cell.hash)
         summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience)
+        store.write(cell, documents, rows, curve_rows, bank, run_id=run_id, force=force)
     except BaseException as exc:
         status = {CellPruned: "pruned", KeyboardInterrupt: "interrupted"}.get(type(exc), "failed")
-        store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
+        if run_id is not None and not isinstance(exc, StoreError):  # a store that cannot write, cannot mark
+            store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise
-    store.write(cell, documents, rows, curve_rows, bank, run_id=run_id, force=force)
     return summary
 
 

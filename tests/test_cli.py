@@ -63,7 +63,7 @@ def test_config_file_supplies_flags(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "--strategy", "nope"], "unknown strategy 'nope'; valid names: agem, carry, cumulative, ewc"),
+    (["run", "--strategy", "nope"], "unknown strategy 'nope'; valid names: adapter_store, agem, carry"),
     (["run", "--scenario", "nope"], "unknown scenario 'nope'; valid names: digits_cyclic"),
     (["run", "--strategy", "nsr[rnk=3]"], "rnk: unknown key"),
     (["run", "--strategy", "nsr[cap=0]"], "cap: Input should be greater than or equal to 1"),

@@ -20,7 +20,8 @@ def load(store) -> Results:
     rows = []
     for c in store.table("cells"):
         spec, summary, manifest = (json.loads(c[k]) for k in ("spec", "summary", "manifest"))
-        rows.append({**summary, **{f"param.{k}": v for k, v in spec["strategy_params"].items()},
+        rows.append({"memory_mb": None, **summary,  # None: a cell of an older store, memory unknown
+                     **{f"param.{k}": v for k, v in spec["strategy_params"].items()},
                      "manifest": manifest, "stream_tasks": manifest.get("stream", {}).get("tasks", [])})
     cells = pd.DataFrame(rows)
     accuracy = pd.DataFrame(store.table("accuracy"))

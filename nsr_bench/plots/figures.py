@@ -79,7 +79,7 @@ def regret_vs_cycles(res: Results, out: Path) -> tuple[Path, dict[str, float]]:
     fig, ax = plt.subplots(figsize=(6 + 0.25 * len(slopes), 4))
     sns.lineplot(data=data, x="cycle", y="cumulative regret", hue="label", marker="o", errorbar=("ci", 95),
                  ax=ax)
-    memoryless = cells[cells["memory_mb"] == 0]
+    memoryless = cells[cells["memory_mb"].astype(float) == 0]
     if not memoryless.empty:
         m = int(data["tasks"].max())
         per_cycle = [json.loads(p)[1:] if isinstance(p, str) else p[1:] for p in memoryless["regret_per_cycle"]]
@@ -137,7 +137,8 @@ def metric_bars(res: Results, out: Path, reference: str = "nsr") -> Path:
     if cells.empty:
         raise NoData("metric bars need finished cells")
     metrics = ["acc", "bwt", "forgetting"]
-    memoryless = set(cells["label"]) - set(cells.loc[cells["memory_mb"] > 0, "label"])
+    memory = cells["memory_mb"].astype(float)  # NaN (unknown memory) is never memoryless
+    memoryless = set(cells.loc[memory == 0, "label"]) - set(cells.loc[memory != 0, "label"])
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     for ax, metric in zip(axes, metrics, strict=True):
         data = cells.dropna(subset=[metric])
