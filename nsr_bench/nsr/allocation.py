@@ -58,6 +58,17 @@ class AllocationRule(ABC):
         return None
 
 
+class OracleTaskRule(AllocationRule):
+    """A reference rule keyed by the oracle task id: it finds the entry of the experience's own task."""
+
+    uses_bank = True
+
+    def own_entry(self, ctx: AllocationContext) -> int | None:
+        if ctx.task is None:
+            raise ValueError(f"{type(self).__name__} is keyed by oracle task ids; it needs ctx.task")
+        return ctx.bank.entry_for_task(ctx.task)
+
+
 class SimilarityRule(AllocationRule):
     """NSR's rule: recall the nearest entry if similar enough, merge related ones, else fresh.
 

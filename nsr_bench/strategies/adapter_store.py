@@ -8,21 +8,17 @@ over it is recall (warm starts on recurrence) and compression.
 
 from __future__ import annotations
 
-from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
+from nsr_bench.nsr.allocation import AllocationContext, Decision, OracleTaskRule
 from nsr_bench.strategies.common import RecallingParams, allocation_plugins
 
 Params = RecallingParams
 
 
-class AdapterStore(AllocationRule):
+class AdapterStore(OracleTaskRule):
     """Always fresh; the trained adapter replaces the entry of the experience's task id (oracle)."""
 
-    uses_bank = True
-
     def decide(self, ctx: AllocationContext) -> Decision:
-        if ctx.task is None:
-            raise ValueError("the adapter store keys its entries by oracle task ids")
-        entry = ctx.bank.entry_for_task(ctx.task)
+        entry = self.own_entry(ctx)
         return Decision("fresh", [] if entry is None else [entry])
 
 

@@ -42,3 +42,12 @@ def test_bad_rule_settings_are_rejected():
         SimilarityRule(tau_recall=0.3, tau_related=0.6)
     with pytest.raises(ValueError, match="unknown allocation action"):
         Decision("steal")
+
+
+def test_oracle_rules_need_the_task_id():
+    from nsr_bench.strategies.adapter_store import AdapterStore
+    from nsr_bench.strategies.isolated import OracleIsolated
+
+    for rule in (OracleIsolated(), AdapterStore()):
+        with pytest.raises(ValueError, match="oracle task ids"):
+            rule.decide(AllocationContext(torch.zeros(3), TaskKnowledgeBank(), 0, task=None))
