@@ -140,9 +140,11 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
         run_id = store.start_run(cell.hash)
         summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience)
         store.write(cell, documents, rows, curve_rows, bank, run_id=run_id, force=force)
+    except StoreError:  # a store that cannot write cannot record the failure either
+        raise
     except BaseException as exc:
         status = {CellPruned: "pruned", KeyboardInterrupt: "interrupted"}.get(type(exc), "failed")
-        if run_id is not None and not isinstance(exc, StoreError):  # a store that cannot write, cannot mark
+        if run_id is not None:
             store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise
     return summary
