@@ -206,7 +206,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         names = args.strategy
     else:
         raise SpecError("name at least one --strategy, or --all for every strategy with a search space")
-    objectives = tuple(args.objective or ["acc"])
+    objectives = tuple(args.objective or ["acc_val"])
     check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test) for n in names])
     store = ResultsStore(args.results)
     report = []
@@ -408,8 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--all", action="store_true", help="every strategy with a search space")
     swp.add_argument("--scenario", default=DEFAULT_SCENARIO, help=f"scenario (default {DEFAULT_SCENARIO})")
     swp.add_argument("--trials", type=int, default=20, help="finished trials per strategy (default 20)")
-    swp.add_argument("--objective", action="append", choices=["acc", "bank_mb_total", "recovery_steps_mean",
-                     "regret"], help="repeat for a multi-objective sweep (default acc)")
+    swp.add_argument("--objective", action="append", choices=["acc_val", "memory_mb", "bank_mb_total",
+                     "recovery_steps_mean", "regret"], help="repeat for a multi-objective sweep (default acc_val: "
+                     "accuracy on validation data carved from training data; no objective reads the test set)")
     swp.add_argument("--pruner", default="median", help="median (default), wilcoxon, strict or none")
     swp.add_argument("--sampler-seed", type=int, default=0, help="TPE seed (default 0)")
     swp.add_argument("--seed", type=int, default=0, help="cell seed (default 0)")

@@ -204,11 +204,12 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     for i, exp in enumerate(bm.train_stream, 1):
         strategy.train(exp, num_workers=0)
         evaluate()
+        strategy.eval(bm.valid_stream, num_workers=0, mode="oracle", split="val")  # what tuning may read
         if progress is not None:
             progress.set_postfix_str(f"{cell.strategy} seed {cell.seed}: exp {i}/{len(scenario.order)}")
-        if on_experience is not None:
+        if on_experience is not None:  # sweeps prune on validation accuracy, never on the test set
             seen = sorted(set(scenario.order[:i]))
-            on_experience(i, float(np.mean([recorder.rows["oracle"][-1][j] for j in seen])))
+            on_experience(i, float(np.mean([recorder.rows["val/oracle"][-1][j] for j in seen])))
     wall = time.perf_counter() - started
     report = collect(plugins)
     summary, documents, rows = summarize(cell, scenario, recorder, report, targets, wall)
@@ -233,6 +234,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
     rows; ``report`` is the plugins' merged :class:`~nsr_bench.plugins.reporting.PluginReport` and
     ``targets`` the per-task targets every strategy of this scenario and seed shares."""
     from nsr_bench.metrics import core
+    from nsr_bench.plugins.reporting import EVALUATION_MODES
 
     tasks = scenario.order
     R = recorder.matrix("oracle")
@@ -243,6 +245,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
         "strategy": cell.strategy, "scenario": cell.scenario, "seed": cell.seed, "hash": cell.hash,
         "acc": core.average_accuracy(R),
         "acc_agnostic": core.average_accuracy(recorder.matrix("agnostic")),
+        "acc_val": core.average_accuracy(recorder.matrix("val/oracle")),
         "bwt": core.backward_transfer(R, tasks), "forgetting": core.forgetting(R, tasks),
         "bwt_agnostic": core.backward_transfer(recorder.matrix("agnostic"), tasks),
         "fwt": core.forward_transfer(R, tasks),
@@ -257,7 +260,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
         "train_samples_per_s": recorder.train_samples / max(recorder.train_seconds, 1e-9),
     }
     rows = [{"mode": mode, "experience": i, "task": j, "acc": float(a)}
-            for mode, matrix in recorder.rows.items()
+            for mode, matrix in recorder.rows.items() if mode in EVALUATION_MODES  # the test set's rows
             for i, row in enumerate(matrix) for j, a in enumerate(row)]
     documents = {"summary": summary, "curves": {"curves": [asdict(c) for c in recorder.curves],
                                                 "recovery": recovery}}

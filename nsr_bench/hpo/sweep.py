@@ -1,13 +1,14 @@
 """Hyper-parameter sweeps with Optuna (Akiba et al., KDD 2019) over strategy search spaces.
 
 The search space is the strategy spec's ``search_space``; every trial is an ordinary cell in the
-results store (cached by hash). TPE with a fixed sampler seed by default. The intermediate value
-after experience i is the running average accuracy over the tasks seen so far, so a step-aligned
-pruner (median, Wilcoxon, or a deliberately strict percentile pruner) can stop weak trials. The
-study lives in the results database by default (``--storage`` may name another database or a
-``journal:FILE`` for several local processes); a sweep resumes until the study holds ``trials``
-finished trials. Multi-objective sweeps trade accuracy against Bank memory and return the Pareto
-front.
+results store (cached by hash). TPE with a fixed sampler seed by default. A sweep never reads the test
+set: the default objective ``acc_val`` is the final accuracy on the validation splits carved from each
+task's training data, and the intermediate value after experience i is the running validation accuracy
+over the tasks seen so far, so a step-aligned pruner (median, Wilcoxon, or a deliberately strict
+percentile pruner) can stop weak trials. The study lives in the results database by default
+(``--storage`` may name another database or a ``journal:FILE`` for several local processes); a sweep
+resumes until the study holds ``trials`` finished trials. Multi-objective sweeps trade validation
+accuracy against memory and return the Pareto front.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from nsr_bench.registry import lookup, spec_dirs
 from nsr_bench.runner import CellPruned, resolve_cell, run_cell
 
 PRUNERS = ("median", "wilcoxon", "strict", "none")
-OBJECTIVES = {"acc": "maximize", "bank_mb_total": "minimize", "recovery_steps_mean": "minimize",
-              "regret": "minimize"}
+OBJECTIVES = {"acc_val": "maximize", "memory_mb": "minimize", "bank_mb_total": "minimize",
+              "recovery_steps_mean": "minimize", "regret": "minimize"}  # none reads the test set
 
 
 def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def optuna_storage(url: str):
 
 
 def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None = None,
-          objectives: tuple[str, ...] = ("acc",), pruner: str = "median", sampler_seed: int = 0,
+          objectives: tuple[str, ...] = ("acc_val",), pruner: str = "median", sampler_seed: int = 0,
           seed: int = 0, device: str = "cpu", test: bool = False, study_name: str | None = None):
     """Run (or resume) a sweep until its study has ``trials`` finished trials; returns the study."""
     import optuna

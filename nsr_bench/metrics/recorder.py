@@ -62,11 +62,12 @@ class AccuracyRecorder(SupervisedPlugin):
         counts[0] += hits
         counts[1] += len(strategy.mb_y)
 
-    def after_eval(self, strategy, mode: str = "oracle", **kwargs):
+    def after_eval(self, strategy, mode: str = "oracle", split: str = "test", **kwargs):
+        """One row of R (``split="val"``: of the validation matrix, kept apart under ``"val/<mode>"``)."""
         row = [float("nan")] * len(self.test_sets)
         for task, (hits, total) in self._counts.items():
             row[task] = hits / total
-        self.rows.setdefault(mode, []).append(row)
+        self.rows.setdefault(mode if split == "test" else f"{split}/{mode}", []).append(row)
 
     def matrix(self, mode: str = "oracle") -> np.ndarray:
         return np.asarray(self.rows[mode], dtype=float)

@@ -56,7 +56,8 @@ class BankRouting(SupervisedPlugin):
                                      "evicted_task_eval": "nearest stored adapter per sample, task id known"})
 
     def before_eval(self, strategy, mode: str = "oracle", **kwargs):
-        self.hits = self.routed = 0
+        if mode == "agnostic":  # task_id_acc describes the last agnostic evaluation
+            self.hits = self.routed = 0
         self._loaded = None
         self._adapter = ActiveAdapter.of(strategy.model)
         self._active = self._adapter.capture() if self._adapter.layers else None

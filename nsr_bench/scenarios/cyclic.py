@@ -61,7 +61,8 @@ class Scenario:
         return {t.task_id: (t.x_val, t.y_val, t.classes) for t in self.tasks}
 
     def benchmark(self):
-        """The Avalanche benchmark: ``train_stream`` in stream order, ``test_stream`` per task."""
+        """The Avalanche benchmark: ``train_stream`` in stream order; ``test_stream`` and ``valid_stream`` (the
+        validation splits carved from the training data) with one experience per task."""
         from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
         from avalanche.benchmarks.scenarios.task_aware import with_task_labels
         from avalanche.benchmarks.utils.classification_dataset import (
@@ -71,12 +72,15 @@ class Scenario:
         train = [tensor_dataset(x, y, task_labels=t)
                  for (x, y), t in zip(self.train_data, self.order, strict=True)]
         test = [tensor_dataset(t.x_test, t.y_test, task_labels=t.task_id) for t in self.tasks]
-        bm = with_task_labels(benchmark_from_datasets(train=train, test=test))
+        valid = [tensor_dataset(t.x_val, t.y_val, task_labels=t.task_id) for t in self.tasks]
+        bm = with_task_labels(benchmark_from_datasets(train=train, test=test, valid=valid))
         for exp, rec, data in zip(bm.train_stream, self.recurrence, self.train_data, strict=True):
             exp.recurrence = rec
             exp.tensors = data
         for exp, task in zip(bm.test_stream, self.tasks, strict=True):
             exp.tensors = (task.x_test, task.y_test)
+        for exp, task in zip(bm.valid_stream, self.tasks, strict=True):
+            exp.tensors = (task.x_val, task.y_val)
         return bm
 
 

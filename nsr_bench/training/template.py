@@ -40,7 +40,7 @@ class TensorTemplate(SupervisedTemplate):
         if not self._tensor_loader(self.train_mb_size, shuffle, self.data_order):
             super().make_train_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
 
-    def make_eval_dataloader(self, num_workers=0, shuffle=False, mode=None, **kwargs):
+    def make_eval_dataloader(self, num_workers=0, shuffle=False, mode=None, split=None, **kwargs):
         if not self._tensor_loader(self.eval_mb_size, shuffle):
             super().make_eval_dataloader(num_workers=num_workers, shuffle=shuffle, **kwargs)
 

@@ -31,7 +31,7 @@ def test_sweep_prunes_stores_every_trial_and_resumes(tmp_path):
     assert len(states) == 6 and states.count(TrialState.PRUNED) >= 1
     completed = [t for t in study.trials if t.state == TrialState.COMPLETE]
     assert completed and all(store.done(t.user_attrs["cell"]) for t in completed)
-    assert all(store.summary(t.user_attrs["cell"])["acc"] == t.value for t in completed)
+    assert all(store.summary(t.user_attrs["cell"])["acc_val"] == t.value for t in completed)
     pruned_runs = [r for r in store.table("runs") if r["status"] == "pruned"]
     assert len(pruned_runs) == states.count(TrialState.PRUNED)
     first = [(t.number, t.params) for t in study.trials]
@@ -43,7 +43,7 @@ def test_sweep_prunes_stores_every_trial_and_resumes(tmp_path):
 def test_multi_objective_sweep_returns_a_non_dominated_front(tmp_path):
     from optuna.trial import TrialState
 
-    study = sweep("nsr", "digits_cyclic", 5, ResultsStore(tmp_path), objectives=("acc", "bank_mb_total"),
+    study = sweep("nsr", "digits_cyclic", 5, ResultsStore(tmp_path), objectives=("acc_val", "bank_mb_total"),
                   test=True)
     front = pareto_front(study)
     everything = [t for t in study.trials if t.state == TrialState.COMPLETE]
@@ -71,3 +71,31 @@ def test_write_best_records_per_scenario_settings(tmp_path, monkeypatch):
 def test_strategies_without_a_search_space_are_refused(tmp_path):
     with pytest.raises(SpecError, match="empty search_space"):
         sweep("naive", "digits_cyclic", 2, ResultsStore(tmp_path), test=True)
+
+
+def test_a_sweep_never_reads_the_test_stream(tmp_path, monkeypatch):
+    """The same sweep on a scenario whose test inputs and labels are scrambled picks the same trials, with
+    the same values: neither the objective nor the pruning reads the test set."""
+    import functools
+
+    import torch
+
+    from nsr_bench.scenarios import digits
+
+    def run(store_dir):
+        study = sweep("carry", "digits_cyclic", 3, ResultsStore(store_dir), pruner="median", test=True)
+        return [(t.params, t.value, t.state) for t in study.trials]
+
+    clean = run(tmp_path / "clean")
+    original = digits.digits_cyclic
+
+    @functools.wraps(original)  # the same parameters, so cells resolve alike
+    def scrambled(**kwargs):
+        scenario = original(**kwargs)
+        for task in scenario.tasks:
+            task.x_test = torch.rand_like(task.x_test)
+            task.y_test = task.y_test[torch.randperm(len(task.y_test))]
+        return scenario
+
+    monkeypatch.setattr(digits, "digits_cyclic", scrambled)
+    assert run(tmp_path / "scrambled") == clean
