@@ -69,7 +69,7 @@ class BankRouting(SupervisedPlugin):
         task = int(strategy.experience.task_label)
         entry_id = self.bank.entry_for_task(task)
         if entry_id is None:
-            self._adapter.restore(self._active)
+            self._restore_active()
             self._evicted_task = task in self.bank.evicted_tasks()
         else:
             self._load(entry_id)
@@ -95,11 +95,16 @@ class BankRouting(SupervisedPlugin):
 
     def after_eval(self, strategy, mode: str = "oracle", **kwargs):
         if self._active is not None:
-            self._adapter.restore(self._active)
+            self._restore_active()
             self._active = None
 
     def _routes(self, mode: str) -> bool:
         return self._active is not None and mode == "agnostic" and len(self.bank) > 0
+
+    def _restore_active(self) -> None:
+        """Put the live adapter back; no entry is loaded any more."""
+        self._adapter.restore(self._active)
+        self._loaded = None
 
     def _load(self, entry_id: int) -> None:
         if entry_id != self._loaded:

@@ -65,3 +65,20 @@ def test_an_evicted_task_borrows_the_nearest_stored_adapter_even_with_its_task_i
     assert calls and not any(calls)  # routed per sample, classified among the task's own classes
     assert all(0.0 <= recorder.rows["oracle"][-1][t] <= 1.0 for t in evicted)
     assert "task id known" in routing.report().summary["evicted_task_eval"]
+
+
+def test_an_entry_is_loaded_again_after_the_live_adapter_was_restored(tiny_scenario):
+    """An evicted task evaluated after a task whose entry was loaded gives what it gives alone: restoring the
+    live adapter for it means the entry loaded before must be loaded again (cap K=2: two entries, one
+    evicted task, and the live adapter is only one of the two entries)."""
+    _, strategy, recorder = make_strategy(tiny_scenario, nsr_plugins(tiny_scenario, cap=2))
+    bm = tiny_scenario.benchmark()
+    for exp in bm.train_stream:
+        strategy.train(exp, num_workers=0)
+    bank = plugin_of(strategy, BankRouting).bank
+    (evicted,) = bank.evicted_tasks()
+    strategy.eval([bm.test_stream[evicted]], num_workers=0, mode="oracle")
+    alone = recorder.rows["oracle"][-1][evicted]
+    for kept in sorted({t for e in bank.entries.values() for t in e.meta.tasks}):
+        strategy.eval([bm.test_stream[kept], bm.test_stream[evicted]], num_workers=0, mode="oracle")
+        assert recorder.rows["oracle"][-1][evicted] == alone
