@@ -25,8 +25,13 @@ def save_atomic(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]
 
 
 def save_json_atomic(data, path: Path) -> None:
-    """Write JSON through a per-process temporary file and a rename (see :func:`save_atomic`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write JSON through a per-process temporary file and a rename (see :func:`save_atomic`); a failed
+    write leaves no temporary file behind."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import platform
 import time
 from collections.abc import Iterator
@@ -98,14 +97,13 @@ def file_digests(paths: list[Path]) -> list[str | None]:
 
 def _write_cache(path: Path, cache: dict[str, list]) -> None:
     """Merge ``cache`` into the file (other processes may have added entries); atomic, best effort."""
+    from nsr_bench.cache import save_json_atomic
+
     cache.update({k: v for k, v in _read_cache(path).items() if k not in cache})
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(cache))
-        tmp.replace(path)
+        save_json_atomic(cache, path)
     except OSError:  # a read-only cache only costs re-hashing next time
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def data_fingerprint(sources: list[str]) -> dict[str, str]:

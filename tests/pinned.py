@@ -20,17 +20,10 @@ THREADS = 1
 
 def compute(scenario: str, strategy: str, test: bool) -> dict:
     """Summary metrics and accuracy matrices of one cell, computed now (seed 0, CPU, one thread)."""
-    import torch
-
     from nsr_bench.runner import execute_cell, resolve_cell
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    try:
-        cell = resolve_cell(scenario, strategy, seed=0, device="cpu", test=test)
-        summary, _, rows, curve_rows, _ = execute_cell(cell)
-    finally:
-        torch.set_num_threads(threads)
+    cell = resolve_cell(scenario, strategy, seed=0, device="cpu", test=test, threads=THREADS)
+    summary, _, rows, curve_rows, _ = execute_cell(cell)  # runs with the cell's own thread count
     matrix = [[r["mode"], r["experience"], r["task"], r["acc"]] for r in rows]
     return {"metrics": {k: summary[k] for k in METRICS}, "matrix": matrix,
             "curves": [c["acc"] for c in curve_rows]}

@@ -51,9 +51,6 @@ class ActiveAdapter:
             self.head.weight.copy_(state["head.weight"])
             self.head.bias.copy_(state["head.bias"])
 
-    def nbytes(self, state: State) -> int:
-        return sum(t.numel() * t.element_size() for t in state.values())
-
     def reset(self, generator: torch.Generator, classes: list[int] | None = None) -> None:
         """A fresh adapter (zero update, ``A`` drawn from ``generator``) and re-initialised head rows of
         ``classes`` (all rows if None), drawn from the same stream. The other rows are kept: they are

@@ -20,7 +20,7 @@ from nsr_bench.nsr.bank import BankEntry, EntryMeta, TaskKnowledgeBank
 from nsr_bench.nsr.compress import compress_factors
 from nsr_bench.nsr.embed import task_embedding
 from nsr_bench.plugins.lora_adapters import LoRAAdapters
-from nsr_bench.plugins.reporting import PluginReport
+from nsr_bench.plugins.reporting import PluginReport, tensor_bytes
 from nsr_bench.training.inference import evaluating
 from nsr_bench.training.loader import experience_classes, sample_experience
 
@@ -63,12 +63,11 @@ class AdapterAllocation(LoRAAdapters):
 
     def report(self) -> PluginReport:
         bank_bytes = self.bank.nbytes if self.bank is not None else 0
-        slot_bytes = sum(self.adapter.nbytes(s) for s in self.slots.values()) if self.adapter else 0
+        slot_bytes = tensor_bytes(self.slots)
         summary = {"bank_mb_total": bank_bytes / 1e6,
                    "bank_mb_per_task": bank_bytes / len(self.bank) / 1e6 if self.bank else 0.0}
-        if self.bank is not None:  # trained tasks no entry has learned at the end (evicted)
-            kept = {t for entry in self.bank.entries.values() for t in entry.meta.tasks}
-            summary["evicted_tasks"] = sorted({d["task"] for d in self.decisions} - kept)
+        if self.bank is not None:  # trained tasks no entry has learned at the end
+            summary["evicted_tasks"] = sorted(self.bank.evicted_tasks())
         manifest = {**super().report().manifest, "decisions": self.decisions,
                     "rule_history": getattr(self.rule, "history", None)}
         artifacts = {"bank": self.bank.to_bytes()} if self.bank is not None else {}
