@@ -1,0 +1,107 @@
+"""Statistics that can carry a claim: t-based intervals over seeds, paired tests by seed, Holm.
+
+Every function states its method in what it returns, so that a table or figure can print it:
+``Interval.method`` ("t") and ``PairedTest.test`` ("paired t-test" or "Wilcoxon signed-rank").
+Seeds are the unit of replication: a paired test pairs two strategies' values on the seeds both
+have (same split, class-to-task assignment and order), never on unpaired means.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+INTERVAL_METHOD = "t"
+TESTS = {"t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank"}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of ``n`` values with a two-sided ``level`` confidence interval by ``method``."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    level: float = 0.95
+    method: str = INTERVAL_METHOD
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if self.n < 2:
+            return f"{self.mean:.3f} (n={self.n})"
+        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}] (n={self.n}, {self.level:.0%} {self.method})"
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:
+    """Student-t interval of the mean; NaN values are dropped; fewer than 2 values give NaN bounds."""
+    from scipy import stats
+
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, level)
+    mean = float(x.mean())
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, n, level)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return Interval(mean, mean - half, mean + half, n, level)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A two-sided paired test of ``candidate - reference`` over ``n`` shared seeds."""
+
+    test: str
+    n: int
+    mean_difference: float
+    p_value: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def paired_test(candidate: Mapping[int, float], reference: Mapping[int, float],
+                test: str = "t") -> PairedTest:
+    """Pair ``candidate`` and ``reference`` (seed -> value) on their shared seeds and test the mean
+    difference against zero. ``p_value`` is NaN with fewer than 2 pairs or when every difference is
+    zero (nothing to test); a constant non-zero difference gives p = 0."""
+    from scipy import stats
+
+    if test not in TESTS:
+        raise ValueError(f"unknown paired test {test!r}; choose one of {sorted(TESTS)}")
+    seeds = sorted(s for s in set(candidate) & set(reference)
+                   if not _missing(candidate[s]) and not _missing(reference[s]))
+    diff = np.asarray([candidate[s] - reference[s] for s in seeds], dtype=float)
+    n = len(diff)
+    mean = float(diff.mean()) if n else math.nan
+    if n < 2 or not np.any(diff):
+        return PairedTest(TESTS[test], n, mean, math.nan)
+    if np.ptp(diff) == 0:
+        return PairedTest(TESTS[test], n, mean, 0.0)
+    result = stats.ttest_1samp(diff, 0.0) if test == "t" else stats.wilcoxon(diff)
+    return PairedTest(TESTS[test], n, mean, float(result.pvalue))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given; NaN stays NaN and is not counted)."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if not _missing(p))
+    m = len(indexed)
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -1,0 +1,47 @@
+import math
+
+import numpy as np
+import pytest
+
+from nsr_bench.metrics.stats import holm, paired_test, t_interval
+
+
+def test_t_interval_matches_textbook_value():
+    iv = t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    # mean 3, sd sqrt(2.5), t_{0.975,4} = 2.776445
+    half = 2.776445 * math.sqrt(2.5) / math.sqrt(5)
+    assert iv.mean == 3.0 and iv.n == 5 and iv.method == "t"
+    assert iv.low == pytest.approx(3 - half, rel=1e-5) and iv.high == pytest.approx(3 + half, rel=1e-5)
+    assert iv.contains(3.0) and not iv.contains(6.0)
+
+
+def test_t_interval_drops_nan_and_has_no_bounds_for_one_value():
+    iv = t_interval([2.0, float("nan")])
+    assert iv.n == 1 and iv.mean == 2.0 and math.isnan(iv.low)
+    assert t_interval([]).n == 0
+
+
+def test_paired_test_pairs_by_seed_not_by_position():
+    reference = {0: 1.0, 1: 5.0, 2: 9.0, 3: 2.0}
+    shifted = {3: 2.5, 2: 9.4, 1: 5.6, 0: 1.45, 7: 100.0}  # seed 7 has no partner
+    result = paired_test(shifted, reference)
+    assert result.n == 4 and result.mean_difference == pytest.approx(0.4875)
+    assert result.p_value < 0.01 and result.test == "paired t-test"
+    unpaired = paired_test(dict(enumerate(np.random.default_rng(0).permutation(list(shifted.values())[:4]))),
+                           reference)
+    assert unpaired.p_value > result.p_value
+
+
+def test_paired_test_degenerate_cases():
+    assert math.isnan(paired_test({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0}).p_value)  # identical
+    assert paired_test({0: 2.0, 1: 3.0}, {0: 1.0, 1: 2.0}).p_value == 0.0  # constant shift
+    assert paired_test({0: 2.0, 1: 3.5, 2: 1.0}, {0: 1.0, 1: 2.0, 2: 1.2}, test="wilcoxon").test.startswith("Wil")
+    with pytest.raises(ValueError, match="unknown paired test"):
+        paired_test({}, {}, test="z")
+
+
+def test_holm_adjusts_in_order_and_is_monotone():
+    adjusted = holm([0.01, 0.04, 0.03, float("nan")])
+    assert adjusted[0] == pytest.approx(0.03) and adjusted[2] == pytest.approx(0.06)
+    assert adjusted[1] == pytest.approx(0.06) and math.isnan(adjusted[3])
+    assert holm([0.5, 0.9]) == [pytest.approx(1.0), pytest.approx(1.0)]
