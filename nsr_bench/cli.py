@@ -12,7 +12,8 @@ from typing import Any
 DEFAULT_SCENARIO = "digits_cyclic"
 DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
-            "results": "results", "json": False, "force": False, "test": False, "data_root": None}
+            "results": "results", "json": False, "force": False, "test": False, "data_root": None,
+            "untuned": False}
 TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
          ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("retention", "{:.2f}"), ("recovery_steps_mean", "{:.2f}"),
          ("regret", "{:.2f}"), ("task_id_acc", "{:.2f}"), ("memory_mb", "{:.4f}"), ("wall_s", "{:.1f}")]
@@ -101,7 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     opts = run_options(args)
     use_data_root(opts["data_root"])
-    cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"])
+    tuned = not opts["untuned"]
+    cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"], tuned=tuned)
              for strategy in opts["strategy"] for seed in opts["seeds"]]
     check_data(cells)
     store = ResultsStore(opts["results"])
@@ -150,7 +152,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     use_data_root(args.data_root)
     spec = matrix.load_matrix(args.spec)
-    cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs))
+    cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs), tuned=not args.untuned)
     for label, reason in skipped:
         print(f"skipped {label}: {reason}", file=sys.stderr)
     matrix.check_expanded(spec, cells, skipped)
@@ -207,20 +209,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         raise SpecError("name at least one --strategy, or --all for every strategy with a search space")
     objectives = tuple(args.objective or ["acc_val"])
-    check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test) for n in names])
+    check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test, tuned=False) for n in names])
     store = ResultsStore(args.results)
     report = []
     for name in names:  # the same trial budget for every strategy
         study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
                           args.sampler_seed, args.seed, args.device, args.test)
-        default = run_cell(resolve_cell(args.scenario, name, args.seed, args.device, args.test), store)
+        default = run_cell(resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False),
+                           store)
         states = [t.state for t in study.trials]
         row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),
                "default": {o: default[o] for o in objectives}}
         if len(objectives) == 1:
             row.update(tuned=study.best_value, best_params=study.best_params)
             if args.write_best:
-                row["written_to"] = str(hpo.write_best(name, args.scenario, study.best_params))
+                sweep = hpo.provenance(study, objectives[0], args.seed, args.sampler_seed, args.pruner)
+                row["written_to"] = str(hpo.write_best(name, args.scenario, study.best_params, sweep))
         else:
             row["pareto_front"] = [{"values": t.values, "params": t.params} for t in hpo.pareto_front(study)]
         report.append(row)
@@ -346,6 +350,7 @@ SHARED = {  # the options several commands take: help text, defined once (see sh
     "device": "auto, cpu, cuda or cuda:N",
     "data_root": "folder with the real datasets",
     "json": "print the output as JSON",
+    "untuned": "use the specs' defaults, not their tuned `best` settings for the scenario",
 }
 
 
@@ -357,7 +362,7 @@ def shared(*names: str, **defaults: Any) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     for name in names:
         flag = "--" + name.replace("_", "-")
-        if name == "json":
+        if name in ("json", "untuned"):
             parent.add_argument(flag, action="store_true", help=SHARED[name])
             continue
         default = defaults.get(name, shown_defaults[name] if name == "results" else None)
@@ -374,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nsr-bench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run cells (default: NSR vs fresh vs carry on the embedded scenario)",
-                         parents=[shared("results", "device", "data_root", "json",
+                         parents=[shared("results", "device", "data_root", "json", "untuned",
                                          results=(None, "results"), device=(None, "auto"))])
     run.add_argument("--scenario",
                      help=f"scenario, optionally NAME[key=value,...] (default {DEFAULT_SCENARIO})")
@@ -389,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
                           parents=[shared("data_root")])
     data.set_defaults(func=cmd_data)
     mat = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably",
-                         parents=[shared("results", "device", "data_root", "json", device="cpu")])
+                         parents=[shared("results", "device", "data_root", "json", "untuned", device="cpu")])
     mat.add_argument("spec", help="matrix YAML file, or the name of a shipped matrix (tiny, paper_ablation)")
     mat.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
     mat.add_argument("--storage", help="shared database URL (results and Optuna queue)")

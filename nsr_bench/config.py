@@ -64,7 +64,9 @@ class StrategySpec(Strict):
     defaults: dict[str, Any] = {}
     search_space: dict[str, Any] = {}
     test: dict[str, Any] = Field({}, description="tiny config: parameter overrides")
-    best: dict[str, dict[str, Any]] = Field({}, description="per-scenario best settings")
+    best: dict[str, dict[str, Any]] = Field({}, description="per-scenario tuned settings (used by default)")
+    tuned_by: dict[str, dict[str, Any]] = Field(
+        {}, description="per-scenario provenance of `best`: the sweep (study, trials, objective, seed) behind it")
 
 
 class CellIdentity(Strict):

@@ -17,10 +17,10 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from nsr_bench.config import CellSpec, SpecError, Strict, format_selector, load_yaml, validate
 from nsr_bench.runner import resolve_cell, run_cell
@@ -36,8 +36,27 @@ class MatrixSpec(Strict):
     scenarios: list[str] = Field(min_length=1)
     seeds: list[int] = Field([0], min_length=1)
     factors: dict[str, list[Any]] = Field(description="parameter -> values; the matrix is their product")
+    design: Literal["factorial", "one_at_a_time"] = Field(
+        "factorial", description="every combination of the factors, or the reference and each factor's other "
+        "values with the rest held at the reference")
     reference: dict[str, Any] = Field({}, description="the combination others are compared with")
     test: bool = Field(False, description="use every spec's tiny test configuration")
+
+    @model_validator(mode="after")
+    def _reference_covers_factors(self):
+        missing = sorted(set(self.factors) - set(self.reference))
+        if self.design == "one_at_a_time" and missing:
+            raise ValueError(f"a one_at_a_time design varies factors around the reference; give the reference "
+                             f"a value for {missing}")
+        return self
+
+    def combinations(self) -> list[dict[str, Any]]:
+        """The factor combinations of the design, in order."""
+        keys = list(self.factors)
+        if self.design == "factorial":
+            return [dict(zip(keys, v, strict=True)) for v in itertools.product(*self.factors.values())]
+        base = {k: self.reference[k] for k in keys}
+        return [base] + [{**base, k: v} for k in keys for v in self.factors[k] if v != base[k]]
 
 
 @dataclass
@@ -82,19 +101,17 @@ def worker_threads(jobs: int) -> int | None:
     return max(1, (multiprocessing.cpu_count() or 1) // jobs) if jobs > 1 else None
 
 
-def expand(spec: MatrixSpec, device: str = "cpu", threads: int | None = None
+def expand(spec: MatrixSpec, device: str = "cpu", threads: int | None = None, tuned: bool = True
            ) -> tuple[list[Cell], list[tuple[str, str]]]:
-    """All valid cells (run with ``threads`` torch threads, see :func:`worker_threads`), and
-    (label, reason) for each skipped combination."""
-    keys = list(spec.factors)
+    """All valid cells (run with ``threads`` torch threads, see :func:`worker_threads`; with the specs'
+    tuned settings unless ``tuned`` is False), and (label, reason) for each skipped combination."""
     cells, skipped = [], []
-    for values in itertools.product(*(spec.factors[k] for k in keys)):
-        combo = dict(zip(keys, values, strict=True))
+    for combo in spec.combinations():
         params = {k: v for k, v in combo.items() if k != "strategy"}
         selector = format_selector(combo.get("strategy", spec.strategy), params)
         for scenario in spec.scenarios:
             try:
-                resolved = [resolve_cell(scenario, selector, seed, device, spec.test, threads)
+                resolved = [resolve_cell(scenario, selector, seed, device, spec.test, threads, tuned)
                             for seed in spec.seeds]
             except SpecError as exc:
                 reason = str(exc).splitlines()[-1].strip()

@@ -56,9 +56,11 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
-                 test: bool = False, threads: int | None = None) -> CellSpec:
+                 test: bool = False, threads: int | None = None, tuned: bool = True) -> CellSpec:
     """Resolve selectors such as ``"nsr[rank=8]"`` into a fully validated cell (no work done) that
-    runs with ``threads`` torch threads (default: this process's count)."""
+    runs with ``threads`` torch threads (default: this process's count). Parameters layer as the
+    spec's defaults, then (``tuned``) its ``best`` settings for this scenario, then its test
+    configuration (``test``), then the selector's overrides."""
     sc_name, sc_over = parse_selector(scenario)
     sc = lookup("scenarios", sc_name)
     train = sc.train.model_dump()
@@ -76,7 +78,8 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
                         f"{accepted + sorted(TrainSpec.model_fields)}")
     st_name, st_over = parse_selector(strategy)
     st = lookup("strategies", st_name)
-    raw = {**st.defaults, **st.best.get(sc_name, {}), **(st.test if test else {}), **st_over}
+    best = st.best.get(sc_name, {}) if tuned else {}
+    raw = {**st.defaults, **best, **(st.test if test else {}), **st_over}
     params_model = resolve(st.impl).Params
     where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"
     st_params = validate(params_model, raw, where).model_dump(mode="json")
@@ -220,12 +223,23 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
         "stream": {"tasks": scenario.order, "recurrence": scenario.recurrence},
         "targets": {"definition": "validation accuracy of a dedicated adapter per task", "values": targets},
         "timings": {"wall_s": wall, "train_s": recorder.train_seconds}, "feature_cache": feature_cache,
+        "tuning": tuning_provenance(cell),
         "decisions": [], "rule_history": None, **report.manifest,
         "recovery": documents.pop("curves")["recovery"],
     }
     curve_rows = [{"experience": c.experience, "task": c.task, "recurrence": c.recurrence, "step": st, "acc": a}
                   for c in recorder.curves for st, a in zip(c.steps, c.acc, strict=True)]
     return summary, documents, rows, curve_rows, report.artifacts.get("bank")
+
+
+def tuning_provenance(cell: CellSpec) -> dict:
+    """Where the cell's settings came from: ``tuned`` with the sweep that chose them when every tuned
+    setting of its spec for this scenario is in effect, else ``untuned`` (defaults or overrides)."""
+    spec = lookup("strategies", cell.strategy)
+    best = spec.best.get(cell.scenario)
+    if best and all(cell.strategy_params.get(k) == v for k, v in best.items()):
+        return {"status": "tuned", "settings": best, "sweep": spec.tuned_by.get(cell.scenario)}
+    return {"status": "untuned", "settings": best or {}, "sweep": None}
 
 
 def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, float],

@@ -48,6 +48,24 @@ def test_any_factorial_and_bad_specs(tmp_path):
         load_matrix(bad)
 
 
+def test_one_at_a_time_design_varies_each_factor_around_the_reference():
+    spec = load_matrix(ROOT / "matrices" / "memory_ablation.yaml")
+    combos = spec.combinations()
+    reference = combos[0]
+    assert reference == spec.reference and len(combos) == 1 + sum(len(v) - 1 for v in spec.factors.values())
+    assert all(sum(c[k] != reference[k] for k in reference) == 1 for c in combos[1:])
+    assert any(c["cap"] < 5 for c in combos)  # K below the number of tasks
+    cells, skipped = expand(spec)
+    assert not skipped and len({c.spec.hash for c in cells}) == len(cells) == len(combos) * len(spec.seeds)
+    fp16 = next(c for c in cells if c.combo["store_dtype"] == "fp16")
+    assert fp16.spec.strategy_params["store_dtype"] == "fp16" and fp16.spec.strategy_params["cap"] == 50
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="give the reference a value for"):
+        MatrixSpec(name="x", strategy="nsr", scenarios=["digits_cyclic"], design="one_at_a_time",
+                   factors={"cap": [1, 2]}, reference={})
+
+
 def test_summary_pairs_every_cell_with_the_reference_by_seed():
     spec = load_matrix(TINY)
     cells, _ = expand(spec)

@@ -76,7 +76,7 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
     spec = lookup("strategies", strategy)
     if not spec.search_space:
         raise SpecError(f"strategy {strategy!r} has an empty search_space in its spec; nothing to tune")
-    resolve_cell(scenario, strategy, seed, device, test)  # validate before creating anything
+    resolve_cell(scenario, strategy, seed, device, test, tuned=False)  # validate before creating anything
     optuna.logging.set_verbosity(logging.WARNING)
     name = study_name or f"sweep-{strategy}-{scenario}-{'+'.join(objectives)}" + ("-test" if test else "")
     multi = len(objectives) > 1
@@ -88,7 +88,7 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
 
     def objective(trial):
         params = suggest(trial, spec.search_space)
-        cell = resolve_cell(scenario, format_selector(strategy, params), seed, device, test)
+        cell = resolve_cell(scenario, format_selector(strategy, params), seed, device, test, tuned=False)
         trial.set_user_attr("cell", cell.hash)
 
         def report(step: int, value: float) -> None:
@@ -117,15 +117,41 @@ def pareto_front(study) -> list:
     return list(study.best_trials)
 
 
-def write_best(strategy: str, scenario: str, params: dict[str, Any]) -> Path:
-    """Record ``params`` as the per-scenario best settings in the strategy's YAML spec."""
+def provenance(study, objective: str, seed: int, sampler_seed: int, pruner: str) -> dict[str, Any]:
+    """What a tuned setting came from: enough to re-run the sweep and to judge its budget."""
+    from optuna.trial import TrialState
+
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    return {"study": study.study_name, "objective": objective, "value": round(float(study.best_value), 6),
+            "trials": states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
+            "pruned": states.count(TrialState.PRUNED), "sampler": f"TPE(seed={sampler_seed})",
+            "pruner": pruner, "cell_seed": seed}
+
+
+def write_best(strategy: str, scenario: str, params: dict[str, Any], sweep: dict[str, Any] | None = None) -> Path:
+    """Record ``params`` as the per-scenario best settings in the strategy's YAML spec, and ``sweep``
+    (see :func:`provenance`) as where they came from."""
     import yaml
 
     for folder in spec_dirs("strategies"):
         for path in sorted(folder.glob("*.yaml")):
             data = yaml.safe_load(path.read_text())
             if isinstance(data, dict) and data.get("name") == strategy:
-                data.setdefault("best", {})[scenario] = params
-                path.write_text(yaml.safe_dump(data, sort_keys=False))
+                blocks = {"best": {**data.get("best", {}), scenario: params}}
+                if sweep is not None:
+                    blocks["tuned_by"] = {**data.get("tuned_by", {}), scenario: sweep}
+                path.write_text(replace_blocks(path.read_text(), blocks))
                 return path
     raise SpecError(f"no spec file for strategy {strategy!r} in {spec_dirs('strategies')}")
+
+
+def replace_blocks(text: str, blocks: dict[str, Any]) -> str:
+    """``text`` (a YAML mapping) with the top-level keys ``blocks`` replaced (or appended), leaving every
+    other line, comments included, as written."""
+    import re
+
+    import yaml
+
+    for key in blocks:
+        text = re.sub(rf"^{key}:.*?(?=^\S|\Z)", "", text, flags=re.S | re.M)
+    return text.rstrip("\n") + "\n" + yaml.safe_dump(blocks, sort_keys=False, default_flow_style=None)

@@ -1,3 +1,4 @@
+import json
 import shutil
 from pathlib import Path
 
@@ -61,16 +62,37 @@ def test_write_best_records_per_scenario_settings(tmp_path, monkeypatch):
     (tmp_path / "strategies").mkdir()
     shutil.copy(ROOT / "strategies" / "carry.yaml", tmp_path / "strategies" / "carry.yaml")
     monkeypatch.chdir(tmp_path)
-    path = write_best("carry", "digits_cyclic", {"rank": 8})
+    path = write_best("carry", "digits_cyclic", {"rank": 8}, {"study": "s1", "trials": 12})
     assert path.resolve() == (tmp_path / "strategies" / "carry.yaml").resolve()
-    from nsr_bench.runner import resolve_cell
+    write_best("carry", "split_cifar10_cyclic", {"rank": 3})
+    from nsr_bench.runner import resolve_cell, tuning_provenance
 
     assert resolve_cell("digits_cyclic", "carry", 0, "cpu").strategy_params["rank"] == 8
+    assert resolve_cell("digits_cyclic", "carry", 0, "cpu", tuned=False).strategy_params["rank"] == 4
+    text = path.read_text()
+    assert "# tuned with the same trial budget" in text  # comments survive
+    assert "split_cifar10_cyclic: {rank: 3}" in text and "digits_cyclic: {rank: 8}" in text
+    tuned = tuning_provenance(resolve_cell("digits_cyclic", "carry", 0, "cpu"))
+    assert tuned == {"status": "tuned", "settings": {"rank": 8}, "sweep": {"study": "s1", "trials": 12}}
+    assert tuning_provenance(resolve_cell("digits_cyclic", "carry[rank=5]", 0, "cpu"))["status"] == "untuned"
+
+
+def test_sweeps_tune_from_the_defaults_not_from_earlier_best_settings(tmp_path, monkeypatch):
+    (tmp_path / "strategies").mkdir()
+    shutil.copy(ROOT / "strategies" / "carry.yaml", tmp_path / "strategies" / "carry.yaml")
+    monkeypatch.chdir(tmp_path)
+    write_best("carry", "digits_cyclic", {"rank": 8, "embed_samples": 7})  # embed_samples is not searched
+    store = ResultsStore(tmp_path)
+    study = sweep("carry", "digits_cyclic", 1, store, test=True)
+    manifest = store.cell(study.trials[0].user_attrs["cell"])["manifest"]
+    manifest = json.loads(manifest) if isinstance(manifest, str) else manifest
+    assert manifest["cell"]["strategy_params"]["embed_samples"] == 64
+    assert manifest["tuning"]["status"] == "untuned"
 
 
 def test_strategies_without_a_search_space_are_refused(tmp_path):
     with pytest.raises(SpecError, match="empty search_space"):
-        sweep("naive", "digits_cyclic", 2, ResultsStore(tmp_path), test=True)
+        sweep("ncm", "digits_cyclic", 2, ResultsStore(tmp_path), test=True)
 
 
 def test_a_sweep_never_reads_the_test_stream(tmp_path, monkeypatch):
