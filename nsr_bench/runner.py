@@ -59,8 +59,9 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
                  test: bool = False, threads: int | None = None, tuned: bool = True) -> CellSpec:
     """Resolve selectors such as ``"nsr[rank=8]"`` into a fully validated cell (no work done) that
     runs with ``threads`` torch threads (default: this process's count). Parameters layer as the
-    spec's defaults, then (``tuned``) its ``best`` settings for this scenario, then its test
-    configuration (``test``), then the selector's overrides."""
+    spec's defaults, then its ``best`` settings for this scenario (``tuned``, and never in the tiny
+    ``test`` configuration, which is the defaults plus the spec's test overrides), then the
+    selector's overrides."""
     sc_name, sc_over = parse_selector(scenario)
     sc = lookup("scenarios", sc_name)
     train = sc.train.model_dump()
@@ -78,7 +79,7 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
                         f"{accepted + sorted(TrainSpec.model_fields)}")
     st_name, st_over = parse_selector(strategy)
     st = lookup("strategies", st_name)
-    best = st.best.get(sc_name, {}) if tuned else {}
+    best = st.best.get(sc_name, {}) if tuned and not test else {}
     raw = {**st.defaults, **best, **(st.test if test else {}), **st_over}
     params_model = resolve(st.impl).Params
     where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"

@@ -22,7 +22,7 @@ def compute(scenario: str, strategy: str, test: bool) -> dict:
     """Summary metrics and accuracy matrices of one cell, computed now (seed 0, CPU, one thread)."""
     from nsr_bench.runner import execute_cell, resolve_cell
 
-    cell = resolve_cell(scenario, strategy, seed=0, device="cpu", test=test, threads=THREADS)
+    cell = resolve_cell(scenario, strategy, seed=0, device="cpu", test=test, threads=THREADS, tuned=False)
     summary, _, rows, curve_rows, _ = execute_cell(cell)  # runs with the cell's own thread count
     matrix = [[r["mode"], r["experience"], r["task"], r["acc"]] for r in rows]
     return {"metrics": {k: summary[k] for k in METRICS}, "matrix": matrix,

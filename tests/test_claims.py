@@ -14,7 +14,7 @@ from nsr_bench.runner import resolve_cell, run_cell
 def summaries(tmp_path_factory):
     store = ResultsStore(tmp_path_factory.mktemp("claims"))
     return {name: run_cell(resolve_cell("digits_cyclic[cycles=2,pretrain_epochs=10]", name, seed=0,
-                                        device="cpu"), store)
+                                        device="cpu", tuned=False), store)
             for name in ("nsr", "fresh")}
 
 
