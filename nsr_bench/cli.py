@@ -194,7 +194,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from optuna.trial import TrialState
 
     from nsr_bench import registry
-    from nsr_bench.config import SpecError
+    from nsr_bench.config import SpecError, parse_selector
     from nsr_bench.hpo import sweep as hpo
     from nsr_bench.results.store import ResultsStore, tidy
     from nsr_bench.runner import resolve_cell, run_cell
@@ -223,8 +223,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if len(objectives) == 1:
             row.update(tuned=study.best_value, best_params=study.best_params)
             if args.write_best:
-                sweep = hpo.provenance(study, objectives[0], args.seed, args.sampler_seed, args.pruner)
-                row["written_to"] = str(hpo.write_best(name, args.scenario, study.best_params, sweep))
+                sweep = hpo.provenance(study, args.scenario, objectives[0], args.seed, args.sampler_seed,
+                                       args.pruner)
+                scenario = parse_selector(args.scenario)[0]
+                row["written_to"] = str(hpo.write_best(name, scenario, study.best_params, sweep))
         else:
             row["pareto_front"] = [{"values": t.values, "params": t.params} for t in hpo.pareto_front(study)]
         report.append(row)

@@ -117,12 +117,16 @@ def pareto_front(study) -> list:
     return list(study.best_trials)
 
 
-def provenance(study, objective: str, seed: int, sampler_seed: int, pruner: str) -> dict[str, Any]:
-    """What a tuned setting came from: enough to re-run the sweep and to judge its budget."""
+def provenance(study, scenario: str, objective: str, seed: int, sampler_seed: int, pruner: str) -> dict[str, Any]:
+    """What a tuned setting came from: enough to re-run the sweep and to judge its budget (``scenario`` is
+    the selector tuned on, which may be a cheaper variant of the scenario; ``code`` the package digest)."""
     from optuna.trial import TrialState
 
+    from nsr_bench.identity import source_digest
+
     states = [t.state for t in study.get_trials(deepcopy=False)]
-    return {"study": study.study_name, "objective": objective, "value": round(float(study.best_value), 6),
+    return {"study": study.study_name, "scenario": scenario, "code": source_digest(), "objective": objective,
+            "value": round(float(study.best_value), 6),
             "trials": states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
             "pruned": states.count(TrialState.PRUNED), "sampler": f"TPE(seed={sampler_seed})",
             "pruner": pruner, "cell_seed": seed}
