@@ -317,7 +317,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(tidy(rows), indent=1))
     else:
-        print(f"claims of {protocol.name!r}{' (test)' if args.test else ''}: {len(rows)} verdicts, stored in {store.url}")
+        test = " (test)" if args.test else ""
+        print(f"claims of {protocol.name!r}{test}: {len(rows)} verdicts, stored in {store.url}")
         print(format_table(rows))
     return 1 if failed else 0
 

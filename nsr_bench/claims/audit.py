@@ -7,6 +7,8 @@ import math
 from nsr_bench.claims.protocol import Protocol, Row, plan
 from nsr_bench.claims.verdict import Verdict, judge
 
+HEADER = ("claim", "scenario", "recurrence", "paper", "measured", "95% CI", "n", "verdict", "reason")
+
 
 
 def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jobs: int = 1,
@@ -59,7 +61,7 @@ def table_rows(verdicts: list[dict]) -> list[list[str]]:
 
 def format_table(verdicts: list[dict]) -> str:
     """A plain-text table: one line per verdict, the reason and comparison last."""
-    header = ["claim", "scenario", "recurrence", "paper", "measured", "95% CI", "n", "verdict", "reason"]
+    header = list(HEADER)
     body = table_rows(verdicts)
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header) - 1)]
     return "\n".join("  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]])

@@ -66,7 +66,8 @@ def select_layers(net: Backbone, patterns: list[str] | None) -> dict[str, tuple[
     patterns = patterns or net.default_layers
     chosen = {n: s for n, s in net.shapes.items() if any(fnmatch.fnmatchcase(n, p) for p in patterns)}
     if not chosen:
-        raise ValueError(f"no layer of {net.name} matches {patterns}; layers: {', '.join(list(net.shapes)[:12])} ...")
+        names = ", ".join(list(net.shapes)[:12])
+        raise ValueError(f"no layer of {net.name} matches {patterns}; give globs over its layers: {names} ...")
     return chosen
 
 

@@ -51,8 +51,8 @@ class Claim(Strict):
     @model_validator(mode="after")
     def _sides(self):
         if (self.kind == "value") != (self.denominator is None):
-            raise ValueError(f"claim {self.id}: kind {self.kind} " + ("takes no denominator" if self.kind == "value"
-                                                                      else "needs a denominator"))
+            need = "takes no denominator" if self.kind == "value" else "needs a denominator"
+            raise ValueError(f"claim {self.id}: kind {self.kind} {need}")
         return self
 
     def strategies(self) -> list[str]:
@@ -71,10 +71,10 @@ class Protocol(Strict):
     name: str
     seeds: list[int] = Field(min_length=1)
     recurrences: list[str] = Field(min_length=1)
-    memoryless: list[str] = []
-    comparators: list[str] = []
-    cyclic: list[str] = []
-    five: list[str] = []
+    memoryless: list[str] = Field([], description="YAML anchors the claims refer to")
+    comparators: list[str] = Field([])
+    cyclic: list[str] = Field([])
+    five: list[str] = Field([])
     test: TestConfig
     claims: list[Claim] = Field(min_length=1)
 

@@ -218,19 +218,24 @@ class ResultsStore:
 
     # ---------------------------------------------------------------- writing
     def write_claims(self, protocol: str, verdicts: list[dict], code: str) -> None:
-        """Store ``verdicts`` (dicts with the ``claims`` table's columns, ``ci`` as [low, high]) in one
-        transaction, replacing earlier verdicts of the same protocol, claim, scenario and recurrence."""
+        """Store ``verdicts`` (dicts with the ``claims`` table's columns, ``ci`` as [low, high]; an unbounded
+        interval or infinite ratio stays infinite, NaN becomes NULL) in one transaction, replacing earlier
+        verdicts of the same protocol, claim, scenario and recurrence."""
         from sqlalchemy import and_, delete, insert
 
         t, now = self.schema.claims, time.time()
-        rows = [{"protocol": protocol, "claim": v["claim"], "scenario": v["scenario"], "recurrence": v["recurrence"],
-                 "paper": str(v["paper"]), "measured": v["measured"], "low": v["ci"][0], "high": v["ci"][1],
-                 "n": v["n"], "comparison": v["comparison"], "verdict": v["verdict"], "reason": v["reason"],
-                 "code": code, "judged_at": now} for v in map(tidy, verdicts)]
+        keys = ("claim", "scenario", "recurrence", "n", "comparison", "verdict", "reason")
+        def number(x):
+            return None if x is None or math.isnan(x) else float(x)
+
+        rows = [{"protocol": protocol, **{k: v[k] for k in keys}, "paper": str(v["paper"]),
+                 "measured": number(v["measured"]), "low": number(v["ci"][0]), "high": number(v["ci"][1]),
+                 "code": code, "judged_at": now} for v in verdicts]
         with self._writing("the claims verdicts"), self.engine.begin() as conn:
             for r in rows:
-                conn.execute(delete(t).where(and_(t.c.protocol == protocol, t.c.claim == r["claim"],
-                                                  t.c.scenario == r["scenario"], t.c.recurrence == r["recurrence"])))
+                same = and_(t.c.protocol == protocol, t.c.claim == r["claim"], t.c.scenario == r["scenario"],
+                            t.c.recurrence == r["recurrence"])
+                conn.execute(delete(t).where(same))
             if rows:
                 conn.execute(insert(t), rows)
 
