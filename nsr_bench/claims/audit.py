@@ -36,7 +36,10 @@ def judge_row(row: Row, store, failed: dict[str, str]) -> Verdict:
     for cell in row.cells:
         if cell.spec.hash not in failed:
             values.setdefault(cell.combo["strategy"], {})[cell.spec.seed] = store.summary(cell.spec.hash)
-    return judge(row.claim, row.scenario, row.recurrence, values)
+    verdict = judge(row.claim, row.scenario, row.recurrence, values)
+    if row.skipped and verdict.verdict == "untestable here":
+        verdict.reason += f" (skipped {'; '.join(row.skipped)})"
+    return verdict
 
 
 def number(value) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from nsr_bench.config import Strict, format_selector, load_yaml, validate
+from nsr_bench.config import SpecError, Strict, format_selector, load_yaml, validate
 from nsr_bench.matrix import Cell
 
 Bound = float | None
@@ -81,12 +81,18 @@ class Protocol(Strict):
 
 def load_protocol(path: str | Path = "paper") -> Protocol:
     """The protocol in file ``path``, or the shipped one of that name (``paper``)."""
-    from nsr_bench.registry import shipped_dir
+    from nsr_bench import registry
 
-    shipped = shipped_dir("claims") / f"{path}.yaml"
-    if not Path(path).exists() and Path(str(path)).name == str(path) and shipped.is_file():
-        path = shipped
-    return validate(Protocol, load_yaml(path), str(path))
+    path = registry.spec_file("claims", path)
+    protocol = validate(Protocol, load_yaml(path), str(path))
+    known = {"strategies": registry.strategies(), "scenarios": registry.scenarios()}
+    for claim in protocol.claims:
+        for kind, names in (("strategies", claim.strategies()), ("scenarios", claim.scenarios)):
+            unknown = sorted(set(names) - set(known[kind]))
+            if unknown:
+                raise SpecError(f"{path}: claim {claim.id} names unknown {kind} {unknown}; "
+                                f"`nsr-bench list` shows the known ones")
+    return protocol
 
 
 @dataclass
@@ -98,6 +104,7 @@ class Row:
     recurrence: str
     missing: str = ""  # the data problem that makes the row untestable
     cells: list[Cell] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # strategies that cannot run here, with the reason
 
 
 def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: int | None = None) -> list[Row]:
@@ -122,8 +129,10 @@ def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: i
                     if (selector, name) not in expanded:
                         spec = MatrixSpec(name=protocol.name, scenarios=[selector], seeds=seeds,
                                           factors={"strategy": [name]}, test=test)
-                        expanded[selector, name] = expand(spec, device, threads)[0]
-                    row.cells += expanded[selector, name]
+                        expanded[selector, name] = expand(spec, device, threads)
+                    cells, skipped = expanded[selector, name]
+                    row.cells += cells
+                    row.skipped += [f"{name}: {reason}" for _, reason in skipped]
                 rows.append(row)
     return rows
 

@@ -72,6 +72,8 @@ def pick(side: Side, values: dict[str, dict[int, dict]], name: str) -> tuple[str
     best = choose(found, key=lambda k: float(np.mean(list(found[k].values()))))
     if len(side.strategies) == 1:
         return best, found[best], best
+    if len(found) == 1:
+        return best, found[best], f"{best} (the only one of {', '.join(side.strategies)} with results)"
     which = "lowest" if side.pick == "min" else "highest"
     return best, found[best], f"{best} (the {which} mean of {', '.join(found)})"
 

@@ -42,3 +42,17 @@ def test_vit_attention_exposes_q_and_v_and_unknown_layers_are_refused():
     assert len(layers) == 24 and all(s == (768, 768) for s in layers.values())
     with pytest.raises(ValueError, match="no layer of resnet18 matches"):
         select_layers(backbone("resnet18"), ["nope.*"])
+
+
+def test_claims_memory_command_reports_bytes_and_the_implied_rank(capsys):
+    import json
+
+    from nsr_bench.cli import main
+
+    assert main(["claims", "memory", "--backbone", "resnet18_reduced", "--rank", "6", "--classes", "10",
+                 "--paper-mb", "0.29", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    net = backbone("resnet18_reduced")
+    assert out["bytes"] == entry_bytes(net, select_layers(net, None), 6, "fp32", classes=10)
+    assert out["implied_rank"] == pytest.approx(implied_rank(net, select_layers(net, None), 0.29, classes=10))
+    assert main(["claims", "memory", "--backbone", "resnet18", "--layers", "nope"]) == 2

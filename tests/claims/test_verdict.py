@@ -92,3 +92,17 @@ def test_table_prints_every_verdict_with_interval_and_reason(claims):
               cells(metric="recovery_steps_mean", nsr=[1.0, 1.1, 0.9, 1.0, 1.0], carry=[3, 3.1, 2.9, 3, 3]))
     text = format_table([v.as_dict()])
     assert "recovery_10x" in text and "not reproduced" in text and "Fieller" in text
+
+
+def test_a_protocol_naming_an_unknown_strategy_is_refused(tmp_path):
+    import yaml
+
+    from nsr_bench.config import SpecError
+    from nsr_bench.registry import spec_file
+
+    data = yaml.safe_load(spec_file("claims", "paper").read_text())
+    data["claims"][0]["denominator"] = {"strategies": ["nsr_v2"]}
+    data["claims"][0]["kind"] = "ratio"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"unknown strategies \['nsr_v2'\]"):
+        load_protocol(tmp_path / "p.yaml")
