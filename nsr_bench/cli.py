@@ -336,7 +336,8 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
         raise SpecError(str(exc)) from None
     out = {"backbone": args.backbone, "layers": {n: list(s) for n, s in layers.items()}, "rank": args.rank,
            "dtype": args.dtype, "classes": args.classes, "bytes": parts, "mb_per_entry": parts["total"] / 1e6,
-           "paper_mb_per_task": args.paper_mb, "implied_rank": rank}
+           "paper_mb_per_task": args.paper_mb, "implied_rank": rank,
+           "max_rank": min(min(shape) for shape in layers.values())}
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
@@ -344,7 +345,11 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
           f"{', ...' if len(layers) > 4 else ''}), stored rank {args.rank}, {args.dtype}, {args.classes} classes")
     print("  one entry: " + ", ".join(f"{k} {v} B" for k, v in parts.items())
           + f" = {parts['total'] / 1e6:.4f} MB (= MB per task with one entry per task)")
-    verdict = "a rank below 1: the key and head rows alone, or fewer layers" if rank < 1 else f"rank {rank:.2f}"
+    verdict = f"rank {rank:.2f}"
+    if rank < 1:
+        verdict += " (below 1: fewer layers, or the key and head rows alone)"
+    elif rank > out["max_rank"]:
+        verdict += f" (above the largest rank these layers hold, {out['max_rank']}: more layers)"
     print(f"  the paper's {args.paper_mb} MB/task implies, for these layers and dtype: {verdict}")
     return 0
 

@@ -72,10 +72,13 @@ def pick(side: Side, values: dict[str, dict[int, dict]], name: str) -> tuple[str
     best = choose(found, key=lambda k: float(np.mean(list(found[k].values()))))
     if len(side.strategies) == 1:
         return best, found[best], best
+    def group(names):
+        return ", ".join(names) if len(names) <= 4 else f"{len(names)} strategies"
+
     if len(found) == 1:
-        return best, found[best], f"{best} (the only one of {', '.join(side.strategies)} with results)"
+        return best, found[best], f"{best} (the only one of {group(side.strategies)} with results)"
     which = "lowest" if side.pick == "min" else "highest"
-    return best, found[best], f"{best} (the {which} mean of {', '.join(found)})"
+    return best, found[best], f"{best} (the {which} mean of {group(list(found))})"
 
 
 def region_text(accept: tuple[float | None, float | None]) -> str:
