@@ -1,13 +1,13 @@
 """Packaging beyond pyproject.toml: the top-level spec folders ship inside the wheel.
 
-``strategies/``, ``scenarios/`` and ``matrices/`` stay the one place the shipped specs live; they are
+``strategies/``, ``scenarios/``, ``matrices/`` and ``claims/`` stay the one place the shipped specs live; they are
 mapped to the packages ``nsr_bench._specs.<folder>`` (package data: their YAML files), which
 pyproject.toml cannot express next to an automatic package search.
 """
 
 from setuptools import find_packages, setup
 
-SPEC_FOLDERS = ("strategies", "scenarios", "matrices")
+SPEC_FOLDERS = ("strategies", "scenarios", "matrices", "claims")
 
 setup(
     packages=[*find_packages(include=["nsr_bench", "nsr_bench.*"]),

@@ -305,6 +305,61 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from nsr_bench.claims.audit import audit, format_table
+    from nsr_bench.claims.protocol import load_protocol
+    from nsr_bench.results.store import ResultsStore, tidy
+
+    use_data_root(args.data_root)
+    protocol = load_protocol(args.protocol)
+    store = ResultsStore(args.results)
+    with tqdm(desc="claims", unit="cell", file=sys.stderr) as bar:
+        verdicts, failed = audit(protocol, store, args.test, args.device, args.jobs, bar)
+    for cell_hash, error in failed.items():
+        print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
+    rows = [v.as_dict() for v in verdicts]
+    if args.json:
+        print(json.dumps(tidy(rows), indent=1))
+    else:
+        test = " (test)" if args.test else ""
+        print(f"claims of {protocol.name!r}{test}: {len(rows)} verdicts, stored in {store.url}")
+        print(format_table(rows))
+    return 1 if failed else 0
+
+
+def cmd_claims_memory(args: argparse.Namespace) -> int:
+    from nsr_bench.claims import memory
+    from nsr_bench.config import SpecError
+
+    try:
+        net = memory.backbone(args.backbone, args.in_channels, args.image_size)
+        layers = memory.select_layers(net, args.layers.split(",") if args.layers else None)
+        parts = memory.entry_bytes(net, layers, args.rank, args.dtype, args.classes)
+        rank = memory.implied_rank(net, layers, args.paper_mb, args.dtype, args.classes)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    out = {"backbone": args.backbone, "layers": {n: list(s) for n, s in layers.items()}, "rank": args.rank,
+           "dtype": args.dtype, "classes": args.classes, "bytes": parts, "mb_per_entry": parts["total"] / 1e6,
+           "paper_mb_per_task": args.paper_mb, "implied_rank": rank,
+           "max_rank": min(min(shape) for shape in layers.values())}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{args.backbone}: {len(layers)} adapted layers ({', '.join(list(layers)[:4])}"
+          f"{', ...' if len(layers) > 4 else ''}), stored rank {args.rank}, {args.dtype}, {args.classes} classes")
+    print("  one entry: " + ", ".join(f"{k} {v} B" for k, v in parts.items())
+          + f" = {parts['total'] / 1e6:.4f} MB (= MB per task with one entry per task)")
+    verdict = f"rank {rank:.2f}"
+    if rank < 1:
+        verdict += " (below 1: fewer layers, or the key and head rows alone)"
+    elif rank > out["max_rank"]:
+        verdict += f" (above the largest rank these layers hold, {out['max_rank']}: more layers)"
+    print(f"  the paper's {args.paper_mb} MB/task implies, for these layers and dtype: {verdict}")
+    return 0
+
+
 def cmd_export_cell(args: argparse.Namespace) -> int:
     from nsr_bench.results.export import export_cell
     from nsr_bench.results.store import ResultsStore
@@ -451,6 +506,27 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--cell", help="read the Bank of this cell hash from the results store")
     ins.add_argument("--save", help="with --cell: also write the Bank to this file")
     ins.set_defaults(func=cmd_bank)
+    clm = sub.add_parser("claims", help="reproduce or refute each paper claim: verdicts with 95%% intervals "
+                         "(reuses stored cells)", parents=[shared("results", "device", "data_root", "json",
+                                                                 device="cpu")])
+    clm.add_argument("--protocol", default="paper", help="claims protocol YAML, or a shipped one (default paper)")
+    clm.add_argument("--test", action="store_true", help="a tiny version: the protocol's test scenarios, "
+                     "strategies and seeds, every spec's tiny test configuration")
+    clm.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
+    clm.set_defaults(func=cmd_claims)
+    clm_sub = clm.add_subparsers(dest="claims_command")
+    mem = clm_sub.add_parser("memory", help="analytic Bank bytes per entry/task of a configuration, and the rank "
+                             "the paper's MB/task implies", parents=[shared("json")])
+    mem.add_argument("--backbone", default="small_cnn", help="small_cnn, resnet18_reduced, resnet18 or vit_b_16")
+    mem.add_argument("--layers", help="adapted layers, comma-separated globs (default: the backbone's LoRA "
+                     "targets; vit_b_16: *.q,*.v)")
+    mem.add_argument("--rank", type=int, default=4, help="stored rank per layer (default 4, the LoRA rank)")
+    mem.add_argument("--dtype", default="fp32", choices=["fp32", "fp16"], help="storage dtype (default fp32)")
+    mem.add_argument("--classes", type=int, default=10, help="classes per task (default 10)")
+    mem.add_argument("--in-channels", type=int, default=3, help="input channels (small CNNs; default 3)")
+    mem.add_argument("--image-size", type=int, default=32, help="input size (small CNNs; default 32)")
+    mem.add_argument("--paper-mb", type=float, default=0.29, help="the paper's MB per task (default 0.29)")
+    mem.set_defaults(func=cmd_claims_memory)
     lst = sub.add_parser("list", help="list strategies and scenarios with a one-line description")
     lst.set_defaults(func=cmd_list)
     return parser

@@ -74,11 +74,9 @@ def label_of(combo: dict[str, Any]) -> str:
 
 def load_matrix(path: str | Path) -> MatrixSpec:
     """The matrix spec in file ``path``, or the shipped matrix of that name (``tiny``)."""
-    from nsr_bench.registry import shipped_dir
+    from nsr_bench.registry import spec_file
 
-    shipped = shipped_dir("matrices") / f"{path}.yaml"
-    if not Path(path).exists() and Path(str(path)).name == str(path) and shipped.is_file():
-        path = shipped
+    path = spec_file("matrices", path)
     return validate(MatrixSpec, load_yaml(path), str(path))
 
 

@@ -35,6 +35,15 @@ def shipped_dir(kind: str) -> Path:
     return packaged if packaged.is_dir() else PROJECT_ROOT / kind
 
 
+def spec_file(kind: str, path: str | Path) -> Path:
+    """The file ``path``, or, when no such file exists and ``path`` is a bare name, the shipped spec of
+    ``kind`` (matrices, claims) of that name."""
+    shipped = shipped_dir(kind) / f"{path}.yaml"
+    if not Path(path).exists() and Path(str(path)).name == str(path) and shipped.is_file():
+        return shipped
+    return Path(path)
+
+
 def spec_dirs(kind: str) -> list[Path]:
     extra = [Path(p) / kind for p in os.environ.get("NSR_SPEC_PATH", "").split(os.pathsep) if p]
     dirs = [Path.cwd() / kind, *extra, shipped_dir(kind)]

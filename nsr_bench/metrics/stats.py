@@ -103,5 +103,49 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def ratio_interval(numerator: Mapping[int, float], denominator: Mapping[int, float],
+                   level: float = 0.95) -> Interval:
+    """Fieller's interval for ``mean(numerator) / mean(denominator)`` over their shared seeds (paired: the
+    covariance of the two means counts), restricted to ratios >= 0 (both are non-negative quantities).
+
+    The interval is every ratio r whose contrast ``numerator - r * denominator`` a t-test at ``level``
+    does not reject. Where the denominator's own interval reaches 0 the set is unbounded above
+    (``high = inf``); a denominator that is 0 on every seed gives ``mean = low = high = inf``. NaN bounds
+    with fewer than 2 pairs."""
+    from scipy import stats
+
+    seeds = sorted(s for s in set(numerator) & set(denominator)
+                   if not _missing(numerator[s]) and not _missing(denominator[s]))
+    x = np.asarray([numerator[s] for s in seeds], dtype=float)
+    y = np.asarray([denominator[s] for s in seeds], dtype=float)
+    n, method = len(seeds), "Fieller"
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, level, method)
+    mean = float(x.mean() / y.mean()) if y.mean() else math.inf
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, n, level, method)
+    t2 = float(stats.t.ppf(0.5 + level / 2, n - 1)) ** 2
+    cov = np.cov(x, y, ddof=1) / n
+    # (mx - r my)^2 <= t^2 (vxx - 2 r vxy + r^2 vyy)  <=>  a r^2 + b r + c <= 0
+    a = y.mean() ** 2 - t2 * cov[1, 1]
+    b = -2 * (x.mean() * y.mean() - t2 * cov[0, 1])
+    c = x.mean() ** 2 - t2 * cov[0, 0]
+    disc = b * b - 4 * a * c
+    if a > 0:  # the denominator is clearly non-zero: a bounded interval
+        root = math.sqrt(max(disc, 0.0))
+        low, high = sorted(((-b - root) / (2 * a), (-b + root) / (2 * a)))
+        return Interval(mean, max(low, 0.0), max(high, 0.0), n, level, method)
+    if a == 0 and b == 0:  # a denominator of 0 on every seed
+        if c > 0:
+            return Interval(math.inf, math.inf, math.inf, n, level, method)
+        return Interval(mean, 0.0, math.inf, n, level, method)
+    if a == 0 or disc <= 0:
+        low = -c / b if a == 0 and b < 0 else 0.0
+        return Interval(mean, max(low, 0.0), math.inf, n, level, method)
+    r1, r2 = sorted(((-b - math.sqrt(disc)) / (2 * a), (-b + math.sqrt(disc)) / (2 * a)))
+    # outside the roots: (-inf, r1] and [r2, inf); over r >= 0 its hull
+    return Interval(mean, max(r2, 0.0) if r1 < 0 else 0.0, math.inf, n, level, method)
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))

@@ -64,8 +64,9 @@ class AdapterAllocation(LoRAAdapters):
     def report(self) -> PluginReport:
         bank_bytes = self.bank.nbytes if self.bank is not None else 0
         slot_bytes = tensor_bytes(self.slots)
-        summary = {"bank_mb_total": bank_bytes / 1e6,
-                   "bank_mb_per_task": bank_bytes / len(self.bank) / 1e6 if self.bank else 0.0}
+        summary = {"bank_mb_total": bank_bytes / 1e6,  # per entry, and per distinct task the Bank learned
+                   "bank_mb_per_entry": bank_bytes / len(self.bank) / 1e6 if self.bank else 0.0,
+                   "bank_mb_per_task": bank_bytes / len(self.bank.learned_tasks) / 1e6 if self.bank else 0.0}
         if self.bank is not None:  # trained tasks no entry has learned at the end
             summary["evicted_tasks"] = sorted(self.bank.evicted_tasks())
         manifest = {**super().report().manifest, "decisions": self.decisions,

@@ -1,4 +1,5 @@
-"""A Markdown and HTML report: the summary table per scenario and strategy, and every figure."""
+"""A Markdown and HTML report: the summary table per scenario and strategy, the claims verdicts
+(``nsr-bench claims``), and every figure."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def write_report(store, out: str | Path) -> list[Path]:
     table.columns = [f"{m} {s}" for m, s in table.columns]
     md = ["# nsr-bench report", "", f"Results: `{store.url}`", "", "## Summary (mean, std over seeds)", "",
           table.reset_index().to_markdown(index=False), ""]
+    verdicts = claims_frame(store)
+    if verdicts is not None:
+        md += ["## Claims (`nsr-bench claims`)", "", verdicts.to_markdown(index=False), ""]
     if slopes:
         md += ["## Cumulative regret slopes (per cycle)", ""]
         md += [f"- {s}: {v:.3f}" for s, v in sorted(slopes.items())] + [""]
@@ -25,10 +29,25 @@ def write_report(store, out: str | Path) -> list[Path]:
         md += ["## Not rendered", ""] + [f"- {r}" for r in skipped] + [""]
     (out / "report.md").write_text("\n".join(md))
     body = [f"<h1>nsr-bench report</h1><p>Results: <code>{html.escape(store.url)}</code></p>",
-            "<h2>Summary (mean, std over seeds)</h2>", table.to_html(),
-            "<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
+            "<h2>Summary (mean, std over seeds)</h2>", table.to_html()]
+    if verdicts is not None:
+        body += ["<h2>Claims (<code>nsr-bench claims</code>)</h2>", verdicts.to_html(index=False)]
+    body += ["<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
     if skipped:
         body += ["<h2>Not rendered</h2><ul>", *(f"<li>{html.escape(r)}</li>" for r in skipped), "</ul>"]
     (out / "report.html").write_text("<!doctype html><meta charset='utf-8'><title>nsr-bench report</title>"
                                      + "\n".join(body))
     return [out / "report.md", out / "report.html"]
+
+
+def claims_frame(store):
+    """The stored claims verdicts as a table (None when ``nsr-bench claims`` has not been run on the store)."""
+    import pandas as pd
+
+    from nsr_bench.claims.audit import HEADER, table_rows
+
+    rows = store.claims()
+    if not rows:
+        return None
+    return pd.DataFrame([[r["protocol"], *cells] for r, cells in zip(rows, table_rows(rows), strict=True)],
+                        columns=["protocol", *HEADER])

@@ -3,7 +3,8 @@
 ``cells`` holds one row per finished cell (spec, manifest and summary as JSON text); the accuracy
 matrix and the recovery curves are long tables keyed by the cell hash; ``banks`` holds a cell's
 saved Bank (safetensors bytes); ``runs`` records every execution attempt, so "ran exactly once"
-can be checked.
+can be checked; ``claims`` holds the latest verdict of every (protocol, claim, scenario, recurrence)
+that ``nsr-bench claims`` judged.
 """
 
 from __future__ import annotations
@@ -61,6 +62,25 @@ runs = Table(
     Column("finished_at", Float),
     Column("status", String(16), nullable=False),
     Column("error", Text),
+)
+
+claims = Table(
+    "claims", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("protocol", String(64), nullable=False),
+    Column("claim", String(128), nullable=False, index=True),
+    Column("scenario", String(128), nullable=False),
+    Column("recurrence", String(32), nullable=False),
+    Column("paper", Text, nullable=False),
+    Column("measured", Float),
+    Column("low", Float),
+    Column("high", Float),
+    Column("n", Integer, nullable=False),
+    Column("comparison", Text, nullable=False),
+    Column("verdict", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("judged_at", Float, nullable=False),
 )
 
 meta = Table(

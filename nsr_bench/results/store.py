@@ -208,7 +208,37 @@ class ResultsStore:
         with self._connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def claims(self) -> list[dict]:
+        """The stored verdicts (see :meth:`write_claims`), in the order they were judged."""
+        from sqlalchemy import select
+
+        t = self.schema.claims
+        with self._connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t).order_by(t.c.id))]
+
     # ---------------------------------------------------------------- writing
+    def write_claims(self, protocol: str, verdicts: list[dict], code: str) -> None:
+        """Store ``verdicts`` (dicts with the ``claims`` table's columns, ``ci`` as [low, high]; an unbounded
+        interval or infinite ratio stays infinite, NaN becomes NULL) in one transaction, replacing earlier
+        verdicts of the same protocol, claim, scenario and recurrence."""
+        from sqlalchemy import and_, delete, insert
+
+        t, now = self.schema.claims, time.time()
+        keys = ("claim", "scenario", "recurrence", "n", "comparison", "verdict", "reason")
+        def number(x):
+            return None if x is None or math.isnan(x) else float(x)
+
+        rows = [{"protocol": protocol, **{k: v[k] for k in keys}, "paper": str(v["paper"]),
+                 "measured": number(v["measured"]), "low": number(v["ci"][0]), "high": number(v["ci"][1]),
+                 "code": code, "judged_at": now} for v in verdicts]
+        with self._writing("the claims verdicts"), self.engine.begin() as conn:
+            for r in rows:
+                same = and_(t.c.protocol == protocol, t.c.claim == r["claim"], t.c.scenario == r["scenario"],
+                            t.c.recurrence == r["recurrence"])
+                conn.execute(delete(t).where(same))
+            if rows:
+                conn.execute(insert(t), rows)
+
     def start_run(self, cell_hash: str) -> int:
         """Record that this process starts executing ``cell_hash``; returns the run id."""
         from sqlalchemy import insert

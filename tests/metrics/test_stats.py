@@ -45,3 +45,24 @@ def test_holm_adjusts_in_order_and_is_monotone():
     assert adjusted[0] == pytest.approx(0.03) and adjusted[2] == pytest.approx(0.06)
     assert adjusted[1] == pytest.approx(0.06) and math.isnan(adjusted[3])
     assert holm([0.5, 0.9]) == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
+def test_ratio_interval_with_an_exact_denominator_is_the_numerators_t_interval():
+    from nsr_bench.metrics.stats import ratio_interval
+
+    x = {s: v for s, v in enumerate([9.0, 10.0, 11.0, 10.0, 10.5])}
+    got = ratio_interval(x, dict.fromkeys(x, 2.0))
+    want = t_interval(list(x.values()))
+    assert got.method == "Fieller" and got.n == 5
+    assert (got.mean, got.low, got.high) == pytest.approx((want.mean / 2, want.low / 2, want.high / 2))
+
+
+def test_ratio_interval_is_unbounded_when_the_denominator_may_be_zero():
+    from nsr_bench.metrics.stats import ratio_interval
+
+    x = dict(enumerate([5.0, 6.0, 5.5, 6.5]))
+    near_zero = ratio_interval(x, dict(enumerate([0.0, 0.5, 0.0, 0.1])))
+    assert near_zero.high == math.inf and 0 < near_zero.low < near_zero.mean
+    zero = ratio_interval(x, dict.fromkeys(x, 0.0))
+    assert zero.mean == zero.low == zero.high == math.inf
+    assert math.isnan(ratio_interval({0: 1.0}, {0: 2.0}).low)

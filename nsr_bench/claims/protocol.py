@@ -1,0 +1,146 @@
+"""The claims protocol as data: which scenarios, strategies, seeds and comparison each claim rests on.
+
+``claims/paper.yaml`` (a shipped spec like the matrices) declares every claim; :func:`plan` expands it
+into the rows to judge (claim x scenario x recurrence) and the cells they need, through the ablation
+matrix's own cell expansion, so that ``nsr-bench claims`` reuses every cell the store already holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from nsr_bench.config import SpecError, Strict, format_selector, load_yaml, validate
+from nsr_bench.matrix import Cell
+
+Bound = float | None
+
+
+class Side(Strict):
+    """One side of a comparison: a strategy, or the best of several by mean (``pick``)."""
+
+    strategies: list[str] = Field(min_length=1)
+    pick: Literal["min", "max"] | None = None
+
+    @model_validator(mode="after")
+    def _pick_for_groups(self):
+        if len(self.strategies) > 1 and self.pick is None:
+            raise ValueError(f"several strategies {self.strategies}: say which one counts with pick: min or max")
+        return self
+
+
+class Claim(Strict):
+    id: str
+    text: str
+    metric: str
+    kind: Literal["ratio", "difference", "value"]
+    numerator: Side
+    denominator: Side | None = None
+    paper: float | str
+    accept: tuple[Bound, Bound] = Field(description="the region [low, high] (null: unbounded) that reproduces it")
+    tolerance: str = ""
+    zero_denominator: str = Field("", description="if set, a denominator of 0 on every seed makes the claim "
+                                  "untestable, for this reason")
+    untestable: str = Field("", description="if set, the claim cannot be tested here, for this reason")
+    scenarios: list[str] = Field(min_length=1)
+    recurrences: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _sides(self):
+        if (self.kind == "value") != (self.denominator is None):
+            need = "takes no denominator" if self.kind == "value" else "needs a denominator"
+            raise ValueError(f"claim {self.id}: kind {self.kind} {need}")
+        return self
+
+    def strategies(self) -> list[str]:
+        return [*self.numerator.strategies, *(self.denominator.strategies if self.denominator else [])]
+
+
+class TestConfig(Strict):
+    seeds: list[int] = Field(min_length=1)
+    scenarios: list[str] = Field(min_length=1)
+    params: dict[str, Any] = Field({}, description="scenario parameters on top of the tiny test configuration")
+    recurrences: list[str] = Field(min_length=1)
+    strategies: list[str] = Field(min_length=1)
+
+
+class Protocol(Strict):
+    name: str
+    seeds: list[int] = Field(min_length=1)
+    recurrences: list[str] = Field(min_length=1)
+    memoryless: list[str] = Field([], description="YAML anchors the claims refer to")
+    comparators: list[str] = Field([])
+    cyclic: list[str] = Field([])
+    five: list[str] = Field([])
+    test: TestConfig
+    claims: list[Claim] = Field(min_length=1)
+
+
+def load_protocol(path: str | Path = "paper") -> Protocol:
+    """The protocol in file ``path``, or the shipped one of that name (``paper``)."""
+    from nsr_bench import registry
+
+    path = registry.spec_file("claims", path)
+    protocol = validate(Protocol, load_yaml(path), str(path))
+    known = {"strategies": registry.strategies(), "scenarios": registry.scenarios()}
+    for claim in protocol.claims:
+        for kind, names in (("strategies", claim.strategies()), ("scenarios", claim.scenarios)):
+            unknown = sorted(set(names) - set(known[kind]))
+            if unknown:
+                raise SpecError(f"{path}: claim {claim.id} names unknown {kind} {unknown}; "
+                                f"`nsr-bench list` shows the known ones")
+    return protocol
+
+
+@dataclass
+class Row:
+    """One verdict to give: a claim on a scenario under a recurrence mode, and the cells it reads."""
+
+    claim: Claim
+    scenario: str
+    recurrence: str
+    missing: str = ""  # the data problem that makes the row untestable
+    cells: list[Cell] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # strategies that cannot run here, with the reason
+
+
+def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: int | None = None) -> list[Row]:
+    """Every (claim, scenario, recurrence) row and its cells; rows whose data are missing keep no cells."""
+    from nsr_bench.matrix import MatrixSpec, expand
+
+    seeds = protocol.test.seeds if test else protocol.seeds
+    rows, expanded = [], {}
+    for claim in protocol.claims:
+        strategies = [s for s in dict.fromkeys(claim.strategies())
+                      if not test or s in protocol.test.strategies]
+        for scenario in claim.scenarios:
+            if test and scenario not in protocol.test.scenarios:
+                continue
+            for recurrence in claim.recurrences or protocol.recurrences:
+                if test and recurrence not in protocol.test.recurrences:
+                    continue
+                row = Row(claim, scenario, recurrence, missing_data(scenario))
+                params = {**(protocol.test.params if test else {}), "recurrence": recurrence}
+                selector = format_selector(scenario, params)
+                for name in strategies if not row.missing else []:
+                    if (selector, name) not in expanded:
+                        spec = MatrixSpec(name=protocol.name, scenarios=[selector], seeds=seeds,
+                                          factors={"strategy": [name]}, test=test)
+                        expanded[selector, name] = expand(spec, device, threads)
+                    cells, skipped = expanded[selector, name]
+                    row.cells += cells
+                    row.skipped += [f"{name}: {reason}" for _, reason in skipped]
+                rows.append(row)
+    return rows
+
+
+def missing_data(scenario: str) -> str:
+    """What data ``scenario`` lacks here ('' when all of it is present)."""
+    from nsr_bench.registry import lookup
+    from nsr_bench.scenarios.sources import data_root, source_status
+
+    spec = lookup("scenarios", scenario)
+    return "; ".join(p for p in (source_status(src, data_root()) for src in sorted(spec.sources())) if p)
