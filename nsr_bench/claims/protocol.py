@@ -107,17 +107,24 @@ class Row:
     skipped: list[str] = field(default_factory=list)  # strategies that cannot run here, with the reason
 
 
-def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: int | None = None) -> list[Row]:
-    """Every (claim, scenario, recurrence) row and its cells; rows whose data are missing keep no cells."""
+def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: int | None = None,
+         scenarios: list[str] | None = None) -> list[Row]:
+    """Every (claim, scenario, recurrence) row and its cells (only the ``scenarios`` named, if given); rows
+    whose data are missing keep no cells."""
     from nsr_bench.matrix import MatrixSpec, expand
 
+    named = {s for c in protocol.claims for s in c.scenarios}
+    unknown = sorted(set(scenarios or []) - named)
+    if unknown:
+        raise SpecError(f"no claim of protocol {protocol.name!r} is measured on {unknown}; "
+                        f"its scenarios are {sorted(named)}")
     seeds = protocol.test.seeds if test else protocol.seeds
     rows, expanded = [], {}
     for claim in protocol.claims:
         strategies = [s for s in dict.fromkeys(claim.strategies())
                       if not test or s in protocol.test.strategies]
         for scenario in claim.scenarios:
-            if test and scenario not in protocol.test.scenarios:
+            if (test and scenario not in protocol.test.scenarios) or (scenarios and scenario not in scenarios):
                 continue
             for recurrence in claim.recurrences or protocol.recurrences:
                 if test and recurrence not in protocol.test.recurrences:

@@ -7,6 +7,7 @@ import pytest
 from nsr_bench.claims.protocol import load_protocol, plan
 from nsr_bench.claims.verdict import VERDICTS
 from nsr_bench.cli import main
+from nsr_bench.config import SpecError
 from nsr_bench.results.store import ResultsStore
 
 
@@ -63,3 +64,11 @@ def test_full_protocol_plans_drift_columns_and_untestable_rows_without_data(monk
     assert {c.spec.seed for r in digits for c in r.cells} == {0, 1, 2, 3, 4}
     cifar = [r for r in rows if r.scenario == "split_cifar10_cyclic"]
     assert cifar and all(r.missing and not r.cells for r in cifar)
+
+
+def test_plan_can_be_restricted_to_named_scenarios(monkeypatch):
+    monkeypatch.delenv("NSR_DATA_ROOT", raising=False)
+    rows = plan(load_protocol(), scenarios=["digits_cyclic"])
+    assert rows and {r.scenario for r in rows} == {"digits_cyclic"}
+    with pytest.raises(SpecError, match="is measured on"):
+        plan(load_protocol(), scenarios=["no_such_scenario"])
