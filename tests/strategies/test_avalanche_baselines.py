@@ -22,6 +22,13 @@ def test_every_strategy_runs_on_the_embedded_scenario(name, store):
     assert 0.0 <= summary["acc"] <= 1.0 and summary["recovery_steps_mean"] is not None
 
 
+def test_agem_with_fewer_reference_samples_than_buffers_still_trains(store):
+    """Avalanche's A-GEM splits sample_size over the buffers (1 // 2 = 0 samples each fails its loader);
+    ours then takes one sample per buffer (found by a sweep drawing agem_sample_size below the task count)."""
+    summary = run_cell(resolve_cell("digits_cyclic", "agem[agem_sample_size=1]", 0, "cpu", test=True), store)
+    assert summary["acc"] > 0.5
+
+
 def test_naive_is_exactly_carry(store):
     naive, carry = (run_cell(resolve_cell("digits_cyclic", n, 0, "cpu", test=True), store)
                     for n in ("naive", "carry"))
