@@ -1,0 +1,53 @@
+"""`nsr-bench train-rl` in its tiny configuration: a policy file, its curve and the figure."""
+
+import json
+
+import torch
+
+from nsr_bench.cli import main
+from nsr_bench.nsr.allocation import AllocationContext, Decision
+from nsr_bench.rl.features import FEATURES
+from nsr_bench.rl.policy import Policy
+from nsr_bench.rl.train import TRAIN_SEED, TrialRule, fit, regrets
+
+
+def test_train_rl_writes_a_loadable_policy_with_its_curve_and_figure(tmp_path):
+    out, figure = tmp_path / "p.json", tmp_path / "fig" / "curve.png"
+    assert main(["train-rl", "--test", "--episodes", "1", "--trial-steps", "2", "--out", str(out),
+                 "--figure", str(figure)]) == 0
+    policy = Policy.load(str(out))
+    (point,) = policy.training["curve"]
+    assert point["seed"] == TRAIN_SEED and policy.training["test"]
+    assert point["decisions"] > 0 and 0 <= point["regret_policy"] and 0 <= point["regret_uniform"]
+    assert policy.weights.abs().sum() > 0  # fitted on the episode's decisions
+    assert figure.is_file() and figure.with_suffix(".pdf").is_file()
+    command = json.loads(out.read_text())["training"]["command"]
+    assert command == "nsr-bench train-rl --episodes 1 --trial-steps 2 --test"
+    assert main(["train-rl", "--episodes", "0", "--out", str(out)]) == 2  # refused, naming the fix
+
+
+def test_fitting_on_full_information_moves_the_policy_to_the_best_candidate():
+    f = torch.eye(len(FEATURES))[[0, 2, 3]]  # fresh, recall, merge
+    decisions = [(f, torch.tensor([0.5, 0.9, 0.6]), ["fresh", "recall", "merge"])]
+    weights = torch.zeros(len(FEATURES), requires_grad=True)
+    before = regrets(weights, decisions)
+    assert before["regret_policy"] == before["regret_fresh"] == 0.4  # ties go to the first candidate
+    fit(weights, decisions, steps=50, lr=0.1, l2=0.0)
+    after = regrets(weights, decisions)
+    assert after["regret_policy"] == 0.0 and after["regret_nearest"] == 0.0
+    assert abs(after["regret_uniform"] - (0.9 - 2.0 / 3)) < 1e-6
+
+
+def test_the_trial_rule_tries_every_candidate_and_records_its_rewards():
+    from tests.rl.test_policy import returning_task_context
+
+    ctx, previous = returning_task_context()
+    tried = []
+    ctx.trial = lambda d: tried.append(d.action) or [0.5, 1.0 if d.entries == [1] else 0.5]
+    rule = TrialRule(torch.zeros(len(FEATURES)), 3, 2, torch.Generator().manual_seed(0))
+    rule._last_query = previous
+    assert isinstance(rule.decide(ctx), Decision)
+    features, rewards, kinds = rule.decisions[0]
+    assert tried == kinds == ["fresh", "carry", "recall", "recall", "recall", "merge"]
+    assert rewards.max() == 0.75 and len(features) == len(kinds)
+    assert isinstance(ctx, AllocationContext)
