@@ -2,10 +2,11 @@
 
 import json
 
+import pytest
 import torch
 
 from nsr_bench.cli import main
-from nsr_bench.nsr.allocation import AllocationContext, Decision
+from nsr_bench.nsr.allocation import Decision
 from nsr_bench.rl.features import FEATURES
 from nsr_bench.rl.policy import Policy
 from nsr_bench.rl.train import TRAIN_SEED, TrialRule, fit, regrets
@@ -31,7 +32,7 @@ def test_fitting_on_full_information_moves_the_policy_to_the_best_candidate():
     decisions = [(f, torch.tensor([0.5, 0.9, 0.6]), ["fresh", "recall", "merge"])]
     weights = torch.zeros(len(FEATURES), requires_grad=True)
     before = regrets(weights, decisions)
-    assert before["regret_policy"] == before["regret_fresh"] == 0.4  # ties go to the first candidate
+    assert before["regret_policy"] == before["regret_fresh"] == pytest.approx(0.4)  # ties: the first candidate
     fit(weights, decisions, steps=50, lr=0.1, l2=0.0)
     after = regrets(weights, decisions)
     assert after["regret_policy"] == 0.0 and after["regret_nearest"] == 0.0
@@ -50,4 +51,3 @@ def test_the_trial_rule_tries_every_candidate_and_records_its_rewards():
     features, rewards, kinds = rule.decisions[0]
     assert tried == kinds == ["fresh", "carry", "recall", "recall", "recall", "merge"]
     assert rewards.max() == 0.75 and len(features) == len(kinds)
-    assert isinstance(ctx, AllocationContext)
