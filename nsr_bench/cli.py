@@ -271,9 +271,10 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
         from nsr_bench.config import SpecError
 
         raise SpecError(f"--episodes {args.episodes}: train on at least one episode")
-    policy = train_policy(args.episodes, trial_steps=args.trial_steps, device=args.device, test=args.test)
-    policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} --trial-steps {args.trial_steps}"
-                                  + " --test" * args.test)
+    policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
+                          device=args.device, test=args.test)
+    policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} --trial-steps {args.trial_steps} "
+                                  f"--overwrite-cost {args.overwrite_cost}" + " --test" * args.test)
     policy.save(args.out)
     print(f"wrote {args.out}; figure {training_curve(policy.training['curve'], Path(args.figure))} (and .pdf)")
     return 0
@@ -457,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "the evaluation seeds, save its policy file and its training curve")
     trl.add_argument("--episodes", type=int, default=60, help="training streams (default 60)")
     trl.add_argument("--trial-steps", type=int, default=8, help="updates per candidate trial (default 8)")
+    trl.add_argument("--overwrite-cost", type=float, default=0.0,
+                     help="reward cost of recalling (so overwriting) another task's entry (default 0)")
     trl.add_argument("--out", default="nsr_bench/policies/rl_v1.json", help="policy file to write")
     trl.add_argument("--figure", default="docs/figures/rl_training_curve.png", help="training-curve figure")
     trl.add_argument("--device", default="cpu")

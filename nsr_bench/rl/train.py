@@ -15,7 +15,10 @@ the task-masked accuracy of held-out training samples measured before and after 
 adapter restored (:meth:`AdapterAllocation._trial`). A candidate's reward is the mean of that early
 recovery curve: high when the task starts high and gets there fast, which is what the benchmark's
 retention, recovery steps and regret measure (they are measured on the validation split; the trials
-read training data only, and never the test set).
+read training data only, and never the test set). With ``overwrite_cost`` c > 0, recalling an entry that
+holds none of the new task's knowledge (known from the training stream's task ids; the policy itself never
+sees them) costs c: the Bank updates a recalled entry in place, so that recall overwrites another task's
+adapter, which the early recovery curve does not see.
 
 **Learning.** Every decision's (features, rewards of all candidates) is kept; after each episode the
 policy's weights maximise the expected reward ``sum_a softmax(w . x_a) (r_a - mean r)`` averaged over
@@ -51,8 +54,10 @@ class TrialRule(AllocationRule):
 
     uses_bank = True
 
-    def __init__(self, weights: Tensor, top_k: int, trial_steps: int, generator: torch.Generator):
+    def __init__(self, weights: Tensor, top_k: int, trial_steps: int, generator: torch.Generator,
+                 overwrite_cost: float = 0.0):
         self.weights, self.top_k, self.trial_steps, self.generator = weights, top_k, trial_steps, generator
+        self.overwrite_cost = overwrite_cost
         self.decisions: list[tuple[Tensor, Tensor, list[str]]] = []
         self._last_query: Tensor | None = None
 
@@ -61,10 +66,16 @@ class TrialRule(AllocationRule):
         self._last_query = ctx.query
         if len(decisions) == 1:
             return decisions[0]
-        rewards = torch.tensor([float(np.mean(ctx.trial(d))) for d in decisions])
+        rewards = torch.tensor([float(np.mean(ctx.trial(d))) - self.overwrite_cost * _overwrites(ctx, d)
+                                for d in decisions])
         self.decisions.append((features, rewards, [d.action for d in decisions]))
         probs = torch.softmax(features @ self.weights.detach(), 0)
         return decisions[int(torch.multinomial(probs, 1, generator=self.generator))]
+
+
+def _overwrites(ctx: AllocationContext, decision: Decision) -> bool:
+    """Whether ``decision`` recalls (and so will overwrite) an entry of other tasks only (oracle task id)."""
+    return decision.action == "recall" and ctx.task not in ctx.bank[decision.entries[0]].meta.tasks
 
 
 def regrets(weights: Tensor, decisions: list[tuple[Tensor, Tensor, list[str]]]) -> dict[str, float]:
@@ -110,7 +121,7 @@ def run_episode(stream: str, seed: int, rule: TrialRule, device: str, test: bool
 
 
 def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: float = 0.05, l2: float = 1e-3,
-                 device: str = "cpu", test: bool = False, log=print) -> Policy:
+                 overwrite_cost: float = 0.0, device: str = "cpu", test: bool = False, log=print) -> Policy:
     """Train a policy over ``episodes`` training streams (see the module docstring; ``test``: their tiny
     test configuration) and return it with its training record (configuration, streams and seeds, curve)."""
     from nsr_bench.runner import flushed_subnormals
@@ -122,7 +133,7 @@ def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: 
     started = time.perf_counter()
     for episode in range(episodes):
         stream, seed = TRAIN_STREAMS[episode % len(TRAIN_STREAMS)], TRAIN_SEED + episode
-        rule = TrialRule(weights, 3, trial_steps, generator)
+        rule = TrialRule(weights, 3, trial_steps, generator, overwrite_cost)
         with flushed_subnormals():
             run_episode(stream, seed, rule, device, test)
         point = {"episode": episode, "stream": stream, "seed": seed, "decisions": len(rule.decisions),
@@ -134,6 +145,7 @@ def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: 
         log(f"episode {episode} {stream} seed {seed}: " + ", ".join(
             f"{k} {point[f'regret_{k}']:.4f}" for k in REFERENCES) + f" ({point['wall_s']:.0f} s)")
     training = {"episodes": episodes, "trial_steps": trial_steps, "fit_steps": fit_steps, "lr": lr, "l2": l2,
+                "overwrite_cost": overwrite_cost,
                 "test": test, "streams": list(TRAIN_STREAMS), "seeds": [TRAIN_SEED + e for e in range(episodes)],
                 "reward": "mean held-out training accuracy over a candidate's trial (before and after each step)",
                 "action": "greedy (argmax) at evaluation", "curve": curve}

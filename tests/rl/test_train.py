@@ -7,7 +7,7 @@ import torch
 
 from nsr_bench.cli import main
 from nsr_bench.nsr.allocation import Decision
-from nsr_bench.rl.features import FEATURES
+from nsr_bench.rl.features import FEATURES, candidates
 from nsr_bench.rl.policy import Policy
 from nsr_bench.rl.train import TRAIN_SEED, TrialRule, fit, regrets
 
@@ -23,7 +23,7 @@ def test_train_rl_writes_a_loadable_policy_with_its_curve_and_figure(tmp_path):
     assert policy.weights.abs().sum() > 0  # fitted on the episode's decisions
     assert figure.is_file() and figure.with_suffix(".pdf").is_file()
     command = json.loads(out.read_text())["training"]["command"]
-    assert command == "nsr-bench train-rl --episodes 1 --trial-steps 2 --test"
+    assert command == "nsr-bench train-rl --episodes 1 --trial-steps 2 --overwrite-cost 0.0 --test"
     assert main(["train-rl", "--episodes", "0", "--out", str(out)]) == 2  # refused, naming the fix
 
 
@@ -51,3 +51,17 @@ def test_the_trial_rule_tries_every_candidate_and_records_its_rewards():
     features, rewards, kinds = rule.decisions[0]
     assert tried == kinds == ["fresh", "carry", "recall", "recall", "recall", "merge"]
     assert rewards.max() == 0.75 and len(features) == len(kinds)
+
+
+def test_recalling_another_tasks_entry_costs_the_overwrite_cost():
+    from tests.rl.test_policy import returning_task_context
+
+    ctx, previous = returning_task_context()
+    ctx.task, ctx.trial = 1, lambda d: [0.5]
+    rule = TrialRule(torch.zeros(len(FEATURES)), 3, 2, torch.Generator().manual_seed(0), overwrite_cost=0.3)
+    rule._last_query = previous
+    decisions, _ = candidates(ctx, previous, 3)
+    rule.decide(ctx)
+    _, rewards, _ = rule.decisions[0]
+    expected = [0.2 if d.action == "recall" and d.entries != [1] else 0.5 for d in decisions]
+    assert rewards.tolist() == pytest.approx(expected)  # recalling task 1's own entry, merging: no cost
