@@ -273,8 +273,9 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
         raise SpecError(f"--episodes {args.episodes}: train on at least one episode")
     policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
                           device=args.device, test=args.test)
-    policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} --trial-steps {args.trial_steps} "
-                                  f"--overwrite-cost {args.overwrite_cost}" + " --test" * args.test)
+    policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} "
+                                  f"--trial-steps {args.trial_steps} --overwrite-cost {args.overwrite_cost}"
+                                  + " --test" * args.test)
     policy.save(args.out)
     print(f"wrote {args.out}; figure {training_curve(policy.training['curve'], Path(args.figure))} (and .pdf)")
     return 0
