@@ -459,8 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "the evaluation seeds, save its policy file and its training curve")
     trl.add_argument("--episodes", type=int, default=60, help="training streams (default 60)")
     trl.add_argument("--trial-steps", type=int, default=8, help="updates per candidate trial (default 8)")
-    trl.add_argument("--overwrite-cost", type=float, default=0.0,
-                     help="reward cost of recalling (so overwriting) another task's entry (default 0)")
+    trl.add_argument("--overwrite-cost", type=float, default=0.25,
+                     help="reward cost of recalling (so overwriting) another task's entry (default 0.25)")
     trl.add_argument("--out", default="nsr_bench/policies/rl_v1.json", help="policy file to write")
     trl.add_argument("--figure", default="docs/figures/rl_training_curve.png", help="training-curve figure")
     trl.add_argument("--device", default="cpu")

@@ -121,7 +121,7 @@ def run_episode(stream: str, seed: int, rule: TrialRule, device: str, test: bool
 
 
 def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: float = 0.05, l2: float = 1e-3,
-                 overwrite_cost: float = 0.0, device: str = "cpu", test: bool = False, log=print) -> Policy:
+                 overwrite_cost: float = 0.25, device: str = "cpu", test: bool = False, log=print) -> Policy:
     """Train a policy over ``episodes`` training streams (see the module docstring; ``test``: their tiny
     test configuration) and return it with its training record (configuration, streams and seeds, curve)."""
     from nsr_bench.runner import flushed_subnormals

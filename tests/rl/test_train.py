@@ -23,7 +23,7 @@ def test_train_rl_writes_a_loadable_policy_with_its_curve_and_figure(tmp_path):
     assert policy.weights.abs().sum() > 0  # fitted on the episode's decisions
     assert figure.is_file() and figure.with_suffix(".pdf").is_file()
     command = json.loads(out.read_text())["training"]["command"]
-    assert command == "nsr-bench train-rl --episodes 1 --trial-steps 2 --overwrite-cost 0.0 --test"
+    assert command == "nsr-bench train-rl --episodes 1 --trial-steps 2 --overwrite-cost 0.25 --test"
     assert main(["train-rl", "--episodes", "0", "--out", str(out)]) == 2  # refused, naming the fix
 
 
