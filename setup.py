@@ -2,7 +2,8 @@
 
 ``strategies/``, ``scenarios/``, ``matrices/`` and ``claims/`` stay the one place the shipped specs live; they are
 mapped to the packages ``nsr_bench._specs.<folder>`` (package data: their YAML files), which
-pyproject.toml cannot express next to an automatic package search.
+pyproject.toml cannot express next to an automatic package search. The learned allocator's policy files
+(``nsr_bench/policies/*.json``) ship as package data too.
 """
 
 from setuptools import find_packages, setup
@@ -13,5 +14,6 @@ setup(
     packages=[*find_packages(include=["nsr_bench", "nsr_bench.*"]),
               *(f"nsr_bench._specs.{folder}" for folder in SPEC_FOLDERS)],
     package_dir={f"nsr_bench._specs.{folder}": folder for folder in SPEC_FOLDERS},
-    package_data={f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS},
+    package_data={**{f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS},
+                  "nsr_bench.policies": ["*.json"]},
 )

@@ -268,6 +268,25 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_rl(args: argparse.Namespace) -> int:
+    """Train the learned allocator's policy offline, save it and render its training curve."""
+    from nsr_bench.plots.rl_curve import training_curve
+    from nsr_bench.rl.train import train_policy
+
+    if args.episodes < 1:
+        from nsr_bench.config import SpecError
+
+        raise SpecError(f"--episodes {args.episodes}: train on at least one episode")
+    policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
+                          device=args.device, test=args.test)
+    policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} "
+                                  f"--trial-steps {args.trial_steps} --overwrite-cost {args.overwrite_cost}"
+                                  + " --test" * args.test)
+    policy.save(args.out)
+    print(f"wrote {args.out}; figure {training_curve(policy.training['curve'], Path(args.figure))} (and .pdf)")
+    return 0
+
+
 def cmd_stale(args: argparse.Namespace) -> int:
     from nsr_bench.identity import purge, source_digest, stale_cells
     from nsr_bench.results.store import ResultsStore
@@ -498,6 +517,17 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
     fig.set_defaults(func=cmd_figures)
+    trl = sub.add_parser("train-rl", help="train the learned allocator (rl) offline on streams disjoint from "
+                         "the evaluation seeds, save its policy file and its training curve")
+    trl.add_argument("--episodes", type=int, default=60, help="training streams (default 60)")
+    trl.add_argument("--trial-steps", type=int, default=8, help="updates per candidate trial (default 8)")
+    trl.add_argument("--overwrite-cost", type=float, default=0.25,
+                     help="reward cost of recalling (so overwriting) another task's entry (default 0.25)")
+    trl.add_argument("--out", default="nsr_bench/policies/rl_v1.json", help="policy file to write")
+    trl.add_argument("--figure", default="docs/figures/rl_training_curve.png", help="training-curve figure")
+    trl.add_argument("--device", default="cpu")
+    trl.add_argument("--test", action="store_true", help="the training streams' tiny test configuration")
+    trl.set_defaults(func=cmd_train_rl)
     bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
     bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)
     ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank",

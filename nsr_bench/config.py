@@ -1,7 +1,7 @@
 """Validated specs, YAML loading, ``name[param=value]`` overrides and the cell hash.
 
 A *cell* is (scenario, strategy, params, seed): its key is the hash of its fully resolved spec and
-of its :class:`CellIdentity` (code, weights, data, device type, threads; see :mod:`nsr_bench.identity`),
+of its :class:`CellIdentity` (code, weights, data, policy, device type, threads; see :mod:`nsr_bench.identity`),
 so a finished cell is reused only where a fresh computation would give the same numbers.
 """
 
@@ -77,6 +77,7 @@ class CellIdentity(Strict):
     data: dict[str, str] = Field({}, description="data source -> fingerprint of the files it reads")
     device_type: str = Field(description="CPU architecture or CUDA device name")
     threads: int = Field(ge=1, description="torch threads the cell runs with")
+    policy: str | None = Field(None, description="SHA-256 of a learned rule's policy file (strategy param)")
 
 
 class CellSpec(Strict):

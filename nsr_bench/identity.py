@@ -3,8 +3,9 @@ is reused only where a fresh computation would give the same numbers.
 
 The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`: a digest of
 the package's source files (computed once per process), the SHA-256 of a weights file named in the
-scenario parameters, a fingerprint of the data files the cell's sources read, the device type and
-the torch thread count the cell runs with (:func:`torch_threads` makes the runner honour it). File
+scenario parameters, a fingerprint of the data files the cell's sources read, the SHA-256 of a
+learned rule's policy file (strategy parameter ``policy``), the device type and the torch thread
+count the cell runs with (:func:`torch_threads` makes the runner honour it). File
 digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by (path, size, mtime_ns), so resolving
 a cell again only stats its files. Stored cells computed by other code are *stale*:
 :func:`current_view` leaves them out of tables and figures, :func:`purge` deletes them.
@@ -130,20 +131,33 @@ def weights_digest(params: dict[str, Any]) -> str | None:
     return digest
 
 
-def cell_identity(params: dict[str, Any], sources: list[str], device: str,
-                  threads: int | None = None) -> CellIdentity:
+def policy_digest(strategy_params: dict[str, Any]) -> str | None:
+    """SHA-256 of the policy file named by ``strategy_params['policy']`` (a learned rule's; None without one)."""
+    if not strategy_params.get("policy"):
+        return None
+    from nsr_bench.rl.policy import policy_path
+
+    (digest,) = file_digests([policy_path(strategy_params["policy"])])
+    return digest
+
+
+def cell_identity(params: dict[str, Any], sources: list[str], device: str, threads: int | None = None,
+                  strategy_params: dict[str, Any] | None = None) -> CellIdentity:
     """The identity of a cell with scenario ``params`` reading ``sources`` on ``device`` with
-    ``threads`` torch threads (default: this process's ``torch.get_num_threads()``)."""
+    ``threads`` torch threads (default: this process's ``torch.get_num_threads()``) and strategy
+    ``strategy_params`` (whose policy file, if any, is digested)."""
     import torch
 
     return CellIdentity(code=source_digest(), weights=weights_digest(params), data=data_fingerprint(sources),
-                        device_type=device_type(device), threads=threads or torch.get_num_threads())
+                        device_type=device_type(device), threads=threads or torch.get_num_threads(),
+                        policy=policy_digest(strategy_params or {}))
 
 
 def check_identity(cell: CellSpec) -> None:
     """Raise :class:`IdentityError` unless this process's code, weights, data and device match the
     cell's identity (a cell queued elsewhere, or code or data changed since it was resolved)."""
-    here = cell_identity(cell.scenario_params, _sources(cell), cell.device, cell.identity.threads)
+    here = cell_identity(cell.scenario_params, _sources(cell), cell.device, cell.identity.threads,
+                         cell.strategy_params)
     differ = [k for k, v in here.model_dump().items() if v != getattr(cell.identity, k)]
     if differ:
         raise IdentityError(f"cell {cell.hash} was resolved with other {', '.join(differ)} than this process "

@@ -88,7 +88,7 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
     return CellSpec(scenario=sc_name, builder=sc.builder, scenario_params=params,
                     train=validate(TrainSpec, train, f"scenario {sc_name!r} train"),
                     strategy=st_name, impl=st.impl, strategy_params=st_params, seed=seed, device=device,
-                    identity=cell_identity(params, sc.sources(params), device, threads))
+                    identity=cell_identity(params, sc.sources(params), device, threads, st_params))
 
 
 @contextmanager
@@ -163,41 +163,55 @@ def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugin
         return _execute(cell, progress, on_experience, extra_plugins)
 
 
-def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
+def prepare(cell: CellSpec, scenario, plugins_for) -> tuple[Any, BuildContext, list, dict]:
+    """The model of ``cell`` on its built ``scenario``, its build context, the plugins ``plugins_for(context)``
+    returns, and the frozen-prefix feature cache applied to the scenario (its manifest record)."""
+    from nsr_bench.models.adapter_net import AdapterNet
+    from nsr_bench.plugins.reporting import adapted_modules
+    from nsr_bench.scenarios.feature_cache import apply_feature_cache
+
+    seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
+    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes, scenario.task_classes())
+    context = BuildContext(model, scenario, cell.seed, cell.device)
+    plugins = plugins_for(context)
+    adapted = {t.removeprefix("features.") for t in adapted_modules(plugins)}
+    return model, context, plugins, apply_feature_cache(scenario, model.features, adapted, cell.device)
+
+
+def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list):
+    """Avalanche's loop for ``cell`` (TensorTemplate: Adam, the cell's train spec) with ``plugins``."""
     import torch
     from avalanche.training.plugins import EvaluationPlugin
 
+    from nsr_bench.training.template import TensorTemplate
+
+    with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
+        warnings.filterwarnings("ignore", message="No loggers specified")
+        evaluator = EvaluationPlugin(loggers=[])
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"avalanche\.")
+    return TensorTemplate(
+        model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
+        criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
+        train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
+        plugins=plugins, evaluator=evaluator, data_order=context.streams.torch("data_order"))
+
+
+def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
-    from nsr_bench.models.adapter_net import AdapterNet
-    from nsr_bench.plugins.reporting import EVALUATION_MODES, adapted_modules, collect
-    from nsr_bench.scenarios.feature_cache import apply_feature_cache
+    from nsr_bench.plugins.reporting import EVALUATION_MODES, collect
     from nsr_bench.scenarios.targets import dedicated_targets
-    from nsr_bench.training.template import TensorTemplate
 
     started = time.perf_counter()
     seed_everything(cell.seed)
     scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
     targets = dedicated_targets(scenario, cell.train, cell.seed, cell.device)  # shared by every strategy
-    seed_everything(cell.seed)  # the model's stream must not depend on what building the scenario drew
-    model = AdapterNet(copy.deepcopy(scenario.backbone), scenario.num_classes, scenario.task_classes())
     impl = resolve(cell.impl)
-    context = BuildContext(model, scenario, cell.seed, cell.device)
-    plugins = impl.build(impl.Params(**cell.strategy_params), context)
-    adapted = {t.removeprefix("features.") for t in adapted_modules(plugins)}
-    feature_cache = apply_feature_cache(scenario, model.features, adapted, cell.device)
+    model, context, plugins, feature_cache = prepare(
+        cell, scenario, lambda ctx: impl.build(impl.Params(**cell.strategy_params), ctx))
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
                                 batch_size=cell.train.eval_batch_size, curve_sets=scenario.val_sets())
-    with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
-        warnings.filterwarnings("ignore", message="No loggers specified")
-        evaluator = EvaluationPlugin(loggers=[])
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"avalanche\.")
-    strategy = TensorTemplate(
-        model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
-        criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cell.train.batch_size,
-        train_epochs=cell.train.epochs, eval_mb_size=cell.train.eval_batch_size, device=cell.device,
-        plugins=[*plugins, FiniteLossGuard(), recorder, *extra_plugins], evaluator=evaluator,
-        data_order=context.streams.torch("data_order"))
+    strategy = training_loop(cell, model, context, [*plugins, FiniteLossGuard(), recorder, *extra_plugins])
     bm = scenario.benchmark()
 
     def evaluate() -> None:

@@ -183,3 +183,21 @@ def test_report_leaves_stale_cells_out_lists_and_purges_them(tmp_path, monkeypat
     assert "2 cells deleted" in out
     assert [c["hash"] for c in store.table("cells")] == [current]
     assert identity.stale_cells(store) == []
+
+
+def test_the_policy_file_is_in_the_key_and_a_changed_one_does_not_run_old_cells(tmp_path):
+    from nsr_bench.rl.policy import policy_path
+
+    path = tmp_path / "policy.json"
+    shutil.copy(policy_path("rl_v1"), path)
+    shipped = resolve_cell("digits_cyclic", "rl", seed=0, device="cpu", test=True)
+    cell = resolve_cell("digits_cyclic", f"rl[policy={path}]", seed=0, device="cpu", test=True)
+    assert cell.identity.policy == shipped.identity.policy is not None  # same content, same digest
+    assert resolve_cell("digits_cyclic", "nsr", seed=0, device="cpu", test=True).identity.policy is None
+    data = json.loads(path.read_text())
+    data["weights"][0] += 1.0
+    path.write_text(json.dumps(data))
+    retrained = resolve_cell("digits_cyclic", f"rl[policy={path}]", seed=0, device="cpu", test=True)
+    assert retrained.identity.policy != cell.identity.policy and retrained.hash != cell.hash
+    with pytest.raises(identity.IdentityError, match="other policy"):
+        identity.check_identity(cell)

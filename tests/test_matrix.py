@@ -24,15 +24,17 @@ def cli(*args: str) -> list[str]:
 def test_paper_ablation_expands_and_skips_what_cannot_recall():
     spec = load_matrix(ROOT / "matrices" / "paper_ablation.yaml")
     cells, skipped = expand(spec)
-    assert len(cells) == (2 * 6 * 2 - 4) * 3  # 24 combinations, 4 impossible, 3 seeds
+    assert len(cells) == (2 * 7 * 2 - 6) * 3  # 28 combinations, 6 impossible, 3 seeds
     assert sorted(label for label, _ in skipped) == [
         'strategy="nsr",bank=false,distill_lambda=0.0', 'strategy="nsr",bank=false,distill_lambda=1.0',
-        'strategy="rl",bank=false,distill_lambda=0.0', 'strategy="rl",bank=false,distill_lambda=1.0']
+        'strategy="rl",bank=false,distill_lambda=0.0', 'strategy="rl",bank=false,distill_lambda=1.0',
+        'strategy="rl_online",bank=false,distill_lambda=0.0', 'strategy="rl_online",bank=false,distill_lambda=1.0']
     assert all("set bank=true" in reason for _, reason in skipped)
     assert len({c.spec.hash for c in cells}) == len(cells)
     params = {(c.combo["bank"], c.combo["strategy"]): c.spec for c in cells}
     assert params[(False, "round_robin")].strategy_params["bank"] is False
     assert params[(True, "rl")].impl == "nsr_bench.strategies.rl"
+    assert params[(True, "rl_online")].impl == "nsr_bench.strategies.rl_online"
 
 
 def test_any_factorial_and_bad_specs(tmp_path):

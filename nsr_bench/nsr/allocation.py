@@ -34,19 +34,26 @@ class Decision:
 
 @dataclass
 class AllocationContext:
-    """What a rule may look at when an experience starts (``query`` is None when the Bank is off)."""
+    """What a rule may look at when an experience starts (``query`` is None when the Bank is off).
+
+    ``probe(decision)``: the loss of the new task's training batch if ``decision`` were applied.
+    ``trial(decision)``: its early recovery curve (held-out training accuracy before and after each of
+    the rule's ``trial_steps`` updates), given only to rules that ask for it (offline training).
+    """
 
     query: Tensor | None
     bank: TaskKnowledgeBank | None
     experience: int
     task: int | None = None
     probe: Callable[[Decision], float] | None = None
+    trial: Callable[[Decision], list[float]] | None = None
 
 
 class AllocationRule(ABC):
     """Decides the active adapter at the start of an experience."""
 
     uses_bank: bool = False
+    trial_steps: int = 0  # > 0: the context carries trials of that many updates (costly; for training)
 
     @abstractmethod
     def decide(self, ctx: AllocationContext) -> Decision:

@@ -10,6 +10,9 @@ routing are their own plugins). With ``bank=None`` the same plugin runs the memo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -23,6 +26,8 @@ from nsr_bench.plugins.lora_adapters import LoRAAdapters
 from nsr_bench.plugins.reporting import PluginReport, tensor_bytes
 from nsr_bench.training.inference import evaluating
 from nsr_bench.training.loader import experience_classes, sample_experience
+
+TRIAL_SAMPLES = 1024  # at most this many training samples of an experience feed a rule's trials
 
 
 class AdapterAllocation(LoRAAdapters):
@@ -81,7 +86,7 @@ class AdapterAllocation(LoRAAdapters):
         self._task = int(exp.task_label)
         self._query = task_embedding(model, x, self.reference) if self.bank is not None else None
         ctx = AllocationContext(self._query, self.bank, self.experience, task=self._task,
-                                probe=lambda d: self._probe(d, x, y))
+                                probe=lambda d: self._probe(d, x, y), trial=self._trials(strategy))
         decision = self.rule.decide(ctx)
         self._apply(decision, touch=True)
         self._early = []
@@ -108,6 +113,18 @@ class AdapterAllocation(LoRAAdapters):
             self._reserve(strategy.experience, strategy.device)
         super().after_training_exp(strategy, **kwargs)
 
+    def _trials(self, strategy) -> Callable[[Decision], list[float]] | None:
+        """The trial of a decision for a rule that asks for them (``trial_steps``), on one shuffled draw of the
+        experience's training data (from its own stream: the cell's streams do not move)."""
+        steps = self.rule.trial_steps
+        if not steps:
+            return None
+        generator = torch.Generator().manual_seed(self.experience)
+        x, y = sample_experience(strategy.experience, TRIAL_SAMPLES, generator)
+        data = (x.to(strategy.device), y.to(strategy.device))
+        lr, batch_size = strategy.optimizer.param_groups[0]["lr"], strategy.train_mb_size
+        return lambda decision: self._trial(decision, data, lr, batch_size, steps)
+
     # ------------------------------------------------------------------ mechanism
     def _sample(self, experience, device) -> tuple[Tensor, Tensor]:
         x, y = sample_experience(experience, self.embed_samples, self.sampler)
@@ -133,16 +150,51 @@ class AdapterAllocation(LoRAAdapters):
             logits = model.head.mask_task(model(x), self._task)
         return logits, float((logits.argmax(1) == y).float().mean())
 
-    def _probe(self, decision: Decision, x: Tensor, y: Tensor) -> float:
-        """Loss on a batch of the new task if ``decision`` were applied; model and streams are left unchanged."""
+    @contextmanager
+    def _branch(self) -> Iterator[None]:
+        """Try something on the live adapter: the adapter, its streams and the parameters' gradients are
+        restored afterwards, so a branch changes nothing the stream's own training sees."""
         saved = self.adapter.capture()
         generator_state, rng_state = self.generator.get_state(), torch.get_rng_state()
-        self._apply(decision, touch=False)
-        logits, _ = self._task_loss(x, y)
-        self.adapter.restore(saved)
-        self.generator.set_state(generator_state)
-        torch.set_rng_state(rng_state)
+        params = list(self.adapter.model.parameters())
+        grads = [p.grad for p in params]
+        try:
+            yield
+        finally:
+            self.adapter.restore(saved)
+            self.generator.set_state(generator_state)
+            torch.set_rng_state(rng_state)
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+
+    def _probe(self, decision: Decision, x: Tensor, y: Tensor) -> float:
+        """Loss on a batch of the new task if ``decision`` were applied; model and streams are left unchanged."""
+        with self._branch():
+            self._apply(decision, touch=False)
+            logits, _ = self._task_loss(x, y)
         return float(F.cross_entropy(logits, y))
+
+    def _trial(self, decision: Decision, data: tuple[Tensor, Tensor], lr: float, batch_size: int,
+               steps: int) -> list[float]:
+        """Early recovery curve of ``decision`` (offline training of a learned rule only): apply it, take
+        ``steps`` Adam steps (rate ``lr``) on minibatches of the experience's training ``data``, and return
+        the task-masked accuracy on held-out training samples before and after every step; then restore."""
+        x, y = data
+        held = min(len(y) // 3, 128)
+        (x_eval, y_eval), (x_fit, y_fit) = (x[:held], y[:held]), (x[held:], y[held:])
+        with self._branch():
+            self._apply(decision, touch=False)
+            model = self.adapter.model
+            optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+            curve = [self._task_loss(x_eval, y_eval)[1]]
+            for step in range(steps):
+                batch = slice(lo := (step * batch_size) % max(len(y_fit) - batch_size, 1), lo + batch_size)
+                logits = model.head.mask_task(model(x_fit[batch]), self._task)
+                optimizer.zero_grad()
+                F.cross_entropy(logits, y_fit[batch]).backward()
+                optimizer.step()
+                curve.append(self._task_loss(x_eval, y_eval)[1])
+        return curve
 
     def _reserve(self, experience, device) -> None:
         """Compress the active adapter into the Bank. A recalled entry (or the entry a fresh decision

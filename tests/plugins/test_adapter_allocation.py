@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from nsr_bench.nsr.allocation import SimilarityRule
+from nsr_bench.nsr.allocation import Decision, SimilarityRule
 from nsr_bench.plugins.adapter_allocation import AdapterAllocation
 from nsr_bench.strategies.round_robin import RoundRobin
 from tests.plugins.helpers import make_strategy, nsr_plugins, plugin_of
@@ -142,3 +142,47 @@ def test_the_adapter_store_never_recalls_and_keeps_one_entry_per_task(tiny_scena
     tasks = sorted(t for e in plugin.bank.entries.values() for t in e.meta.tasks)
     assert tasks == sorted(set(tiny_scenario.order))
     assert all(e.meta.uses == 0 for e in plugin.bank.entries.values())
+
+
+class TryingSimilarityRule(SimilarityRule):
+    """NSR's rule that also tries fresh and its own decision at every experience, checking that a trial
+    leaves the live adapter as it found it."""
+
+    trial_steps = 3
+
+    def __init__(self):
+        super().__init__()
+        self.curves = []
+
+    def decide(self, ctx):
+        decision = super().decide(ctx)
+        plugin = self.plugin
+        before = plugin.adapter.capture()
+        self.curves.append([ctx.trial(d) for d in (Decision("fresh"), decision)])
+        after = plugin.adapter.capture()
+        assert all(torch.equal(before[k], after[k]) for k in before)
+        return decision
+
+
+def test_trials_are_branches_that_leave_training_bit_identical(tiny_scenario):
+    """A rule's trials (offline RL training) apply a candidate, update and measure, then restore: the
+    stream trains exactly as without them, and each trial's curve has one point per update plus one."""
+    runs = {}
+    for name, rule in (("plain", SimilarityRule()), ("trying", TryingSimilarityRule())):
+        def plugins(model, rule=rule):
+            stack = nsr_plugins(tiny_scenario)(model)
+            allocation = next(p for p in stack if isinstance(p, AdapterAllocation))
+            allocation.rule = rule
+            rule.plugin = allocation
+            return stack
+        model, strategy, _ = make_strategy(tiny_scenario, plugins)
+        for exp in tiny_scenario.benchmark().train_stream:
+            strategy.train(exp, num_workers=0)
+        runs[name] = (plugin_of(strategy, AdapterAllocation).decisions,
+                      {k: v.clone() for k, v in model.state_dict().items()}, rule)
+    assert runs["trying"][0] == runs["plain"][0]
+    assert all(torch.equal(runs["trying"][1][k], v) for k, v in runs["plain"][1].items())
+    curves = runs["trying"][2].curves
+    assert len(curves) == len(tiny_scenario.order)
+    assert all(len(c) == 4 and all(0 <= a <= 1 for a in c) for pair in curves for c in pair)
+    assert any(pair[1][0] > pair[0][0] for pair in curves[3:])  # a recalled entry starts above a fresh one

@@ -4,7 +4,8 @@ import torch
 
 from nsr_bench.nsr.allocation import AllocationContext
 from nsr_bench.nsr.bank import TaskKnowledgeBank
-from nsr_bench.strategies.rl import RLAllocator, early_reward
+from nsr_bench.rl.features import FEATURES, candidates
+from nsr_bench.strategies.rl_online import RLAllocator, early_reward
 from tests.nsr.test_bank import make_entry
 
 
@@ -28,7 +29,7 @@ def test_reward_is_early_accuracy_minus_a_recovery_cost():
 def test_action_probabilities_change_after_rewards():
     rule, bank = RLAllocator(seed=0), bank_of()
     rule.decide(context(bank))  # first decision: no carry candidate yet
-    _, features = rule.candidates(context(bank))
+    _, features = candidates(context(bank), rule._last_query, rule.top_k)
     before = rule.probabilities(features)
     assert torch.allclose(before, torch.full_like(before, 1 / len(before)))  # uniform start
     for reward in (1.0, 0.0, 1.0, 0.2):
@@ -39,7 +40,7 @@ def test_action_probabilities_change_after_rewards():
 
 def test_learns_to_recall_when_rewards_favour_recall():
     rule, bank = RLAllocator(seed=1), bank_of()
-    decisions, _ = rule.candidates(context(bank))
+    decisions, _ = candidates(context(bank), None, rule.top_k)
     chance = sum(d.action == "recall" for d in decisions) / len(decisions)
     recalls = []
     for _ in range(60):
@@ -49,14 +50,11 @@ def test_learns_to_recall_when_rewards_favour_recall():
     assert np.mean(recalls[-20:]) > chance + 0.25
 
 
-def test_probe_losses_are_features_and_pretraining_prefers_low_loss():
+def test_probe_losses_enter_as_log_ratios_to_the_fresh_candidates():
     bank = bank_of()
-    losses = {"fresh": 0.7, "carry": 0.6, "recall": 0.05, "merge": 0.3}
-    probe = lambda d: losses[d.action]  # noqa: E731
-    untrained, pretrained = RLAllocator(seed=0), RLAllocator(seed=0, pretrain_episodes=300)
-    for rule in (untrained, pretrained):
-        rule.decide(context(bank, probe=probe))
-    decisions, features = pretrained.candidates(context(bank, probe=probe))
-    assert features[:, -1].tolist() == pytest.approx([losses[d.action] for d in decisions])
-    best = [i for i, d in enumerate(decisions) if d.action == "recall"]
-    assert pretrained.probabilities(features)[best].sum() > untrained.probabilities(features)[best].sum()
+    losses = {"fresh": 0.7, "carry": 0.6, "recall": 0.07, "merge": 0.35}
+    ctx = context(bank, probe=lambda d: losses[d.action])
+    decisions, features = candidates(ctx, torch.ones(4), 3)
+    ratio = features[:, list(FEATURES).index("log_loss_ratio")]
+    assert ratio.tolist() == pytest.approx([np.log(losses[d.action] / 0.7) for d in decisions])
+    assert [d.action for d in decisions] == ["fresh", "carry", "recall", "recall", "recall", "merge"]
