@@ -13,11 +13,6 @@ DEFAULT_SCENARIO = "digits_cyclic"
 DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
             "results": "results", "json": False, "force": False, "test": False, "data_root": None}
-TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
-         ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("retention", "{:.2f}"), ("recovery_steps_mean", "{:.2f}"),
-         ("regret", "{:.2f}"), ("task_id_acc", "{:.2f}"), ("memory_mb", "{:.4f}"), ("wall_s", "{:.1f}")]
-
-
 def parse_seeds(text: str) -> list[int]:
     """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]``."""
     from nsr_bench.config import SpecError
@@ -35,13 +30,15 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def format_table(summaries: list[dict]) -> str:
-    def cell(value, fmt):
-        return "-" if value is None else fmt.format(value)
+def format_table(labels: list[str], summaries: list[dict]) -> str:
+    """Per strategy (``labels``: each summary's ``--strategy`` selector): n, mean ± t half-width over seeds,
+    paired tests by seed against the first strategy (Holm-adjusted), and the caption line saying so."""
+    from nsr_bench.metrics.summary import caption, group, summarise, table, text
 
-    rows = [[name for name, _ in TABLE]] + [[cell(s.get(k), f) for k, f in TABLE] for s in summaries]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE))]
-    return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows)
+    groups = group((s["scenario"], label, s["seed"], s) for label, s in zip(labels, summaries, strict=True))
+    reference = labels[0] if labels else None
+    rows = summarise(groups, reference)
+    return text(*table(rows)) + "\n" + caption(rows, reference)
 
 
 def run_options(args: argparse.Namespace) -> dict:
@@ -101,15 +98,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     opts = run_options(args)
     use_data_root(opts["data_root"])
-    cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"])
-             for strategy in opts["strategy"] for seed in opts["seeds"]]
-    check_data(cells)
+    selected = [(strategy, resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"]))
+                for strategy in opts["strategy"] for seed in opts["seeds"]]
+    check_data([cell for _, cell in selected])
     store = ResultsStore(opts["results"])
-    summaries, failed = [], []
-    with tqdm(total=len(cells), desc="cells", unit="cell", file=sys.stderr) as bar:
-        for cell in cells:
+    summaries, labels, failed = [], [], []
+    with tqdm(total=len(selected), desc="cells", unit="cell", file=sys.stderr) as bar:
+        for selector, cell in selected:
             try:
                 summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
+                labels.append(selector)
             except Exception as exc:  # recorded in the store's runs table; the other cells go on
                 failed.append(f"{cell.strategy} seed {cell.seed} ({cell.hash}): {type(exc).__name__}: {exc}")
             bar.update(1)
@@ -119,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(tidy(summaries), indent=1))
     else:
         print(f"scenario: {opts['scenario']}   results: {store.url}")
-        print(format_table(summaries))
+        print(format_table(labels, summaries))
     return 1 if failed else 0
 
 
@@ -170,11 +168,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
     rows = matrix.summary_table(finished, summaries, spec.reference)
     if args.json:
-        print(json.dumps(tidy(rows), indent=1))
+        print(json.dumps(tidy([r.as_dict() for r in rows]), indent=1))
     else:
         print(f"{spec.name}: {len(finished)} of {len(cells)} cells finished ({len(failed)} failed, "
               f"{len(skipped)} combinations skipped), results: {store.url}")
-        print(matrix.format_summary(rows))
+        print(matrix.format_summary(rows, spec.reference))
     return 1 if failed else 0
 
 
