@@ -13,5 +13,6 @@ setup(
     packages=[*find_packages(include=["nsr_bench", "nsr_bench.*"]),
               *(f"nsr_bench._specs.{folder}" for folder in SPEC_FOLDERS)],
     package_dir={f"nsr_bench._specs.{folder}": folder for folder in SPEC_FOLDERS},
-    package_data={f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS},
+    package_data={"nsr_bench.plots": ["spec.yaml"],
+                  **{f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS}},
 )

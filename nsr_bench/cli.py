@@ -248,15 +248,17 @@ def current_results(args: argparse.Namespace):
 
 def cmd_figures(args: argparse.Namespace) -> int:
     from nsr_bench.plots import render_all
+    from nsr_bench.plots.spec import load_spec
 
     out = output_folder(args.out, "--out")  # checked before the store is opened (or created)
-    written, skipped, slopes = render_all(current_results(args), out)
+    spec = load_spec(args.spec)
+    written, skipped, slopes = render_all(current_results(args), out, spec)
     for path in written:
         print(f"wrote {path} (and .pdf)")
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
     for strategy, slope in sorted(slopes.items()):
-        print(f"regret slope {strategy}: {slope:.3f} per cycle")
+        print(f"regret slope {strategy}: {slope} per cycle")
     return 0
 
 
@@ -278,11 +280,14 @@ def cmd_stale(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nsr_bench.results.export import export, frames, summary_frame
+    from nsr_bench.metrics.summary import caption, table, text
+    from nsr_bench.plots.spec import load_spec
+    from nsr_bench.results.export import export, frames, summary_rows
     from nsr_bench.results.report import write_report
 
     if args.stale or args.purge_stale:
         return cmd_stale(args)
+    spec = load_spec(args.spec)
     export_to = output_folder(args.export, "--export") if args.export else None
     report_to = output_folder(args.out, "--out") if args.out else None
     store = current_results(args)
@@ -290,10 +295,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if cells.empty:
         print(f"no finished cells in {store.url}")
         return 0
-    print(summary_frame(cells).to_string())
-    for folder, write in ((export_to, export), (report_to, write_report)):
-        for path in write(store, folder) if folder else []:
-            print(f"wrote {path}")
+    rows, reference = summary_rows(store, spec)
+    print(text(*table(rows)) + "\n" + caption(rows, reference))
+    for path in export(store, export_to) if export_to else []:
+        print(f"wrote {path}")
+    for path in write_report(store, report_to, spec) if report_to else []:
+        print(f"wrote {path}")
     return 0
 
 
@@ -339,6 +346,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+SPEC_HELP = ("figure spec YAML: strategies shown, display names, colours, reference "
+             "(default: the shipped nsr_bench/plots/spec.yaml)")
 SHARED = {  # the options several commands take: help text, defined once (see shared())
     "results": "results folder (SQLite file nsr.db in it), SQLite file (*.db) or database URL",
     "device": "auto, cpu, cuda or cuda:N",
@@ -423,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--stale", action="store_true", help="list the cells computed by other code")
     rep.add_argument("--purge-stale", action="store_true", help="delete the cells computed by other code")
     rep.add_argument("--include-stale", action="store_true", help="keep cells of other code in tables")
+    rep.add_argument("--spec", help=SPEC_HELP)
     rep.set_defaults(func=cmd_report)
     exp = sub.add_parser("export-cell", help="write one cell's manifest, summary, accuracy matrix, curves "
                          "and Bank as files", parents=[shared("results")])
@@ -433,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                          parents=[shared("results")])
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
+    fig.add_argument("--spec", help=SPEC_HELP)
     fig.set_defaults(func=cmd_figures)
     bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
     bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)
