@@ -291,8 +291,8 @@ def ablation(res: Results, out: Path, spec: FigureSpec) -> Path:
     names += sorted(set(data["name"]) - set(names))
     colours = [colour(data.loc[data["name"] == n, "strategy"].iloc[0], spec) for n in names]
     metrics = ["recovery_steps_mean", "acc"]
-    fig, axes = plt.subplots(len(metrics), len(lambdas), figsize=(5.5 * len(lambdas), 3.8 * len(metrics)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(metrics), len(lambdas), figsize=(5.5 * len(lambdas), 4.6 * len(metrics)),
+                             squeeze=False, layout="constrained")
     for row, metric in zip(axes, metrics, strict=True):
         for ax, lam in zip(row, lambdas, strict=True):
             part = data if lam is None else data[data["param.distill_lambda"] == lam]
