@@ -122,15 +122,20 @@ def recovery_curves(res: Results, out: Path, spec: FigureSpec) -> Path:
     streams = sorted(data["stream"].unique())
     recurrences = sorted(data["recurrence"].unique())
     fig, axes = plt.subplots(len(streams), len(recurrences), figsize=(3.4 * len(recurrences), 3.0 * len(streams)),
-                             squeeze=False, sharey=True)
+                             squeeze=False, sharey=True, layout="constrained")
     for row, stream in zip(axes, streams, strict=True):
         for ax, r in zip(row, recurrences, strict=True):
             _lines(ax, data[(data["stream"] == stream) & (data["recurrence"] == r)], "step", "acc", names, spec)
             ax.set_title(f"{stream}: recurrence {r}", fontsize=8)
             ax.set_xlabel("optimizer steps after the recurrence")
         row[0].set_ylabel("validation accuracy on the task")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _bold_reference(axes[0][-1], spec)
+    for ax in axes.flat:
+        if not ax.get_lines():
+            ax.axis("off")  # a stream with fewer recurrences than another
+    handles, names_drawn = axes[0][0].get_legend_handles_labels()
+    legend = fig.legend(handles, names_drawn, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+    for text in legend.get_texts():
+        text.set_fontweight("bold" if text.get_text() == spec.reference_name() else "normal")
     fig.suptitle(f"mean and {METHOD} ({_n(data)}; a seed's tasks averaged first)", fontsize=9)
     return _save(fig, out, "recovery_curves")
 
@@ -322,6 +327,7 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
     if banked.empty:
         raise NoData("the memory figure needs cells with the Bank on")
     banked["name"] = [display_name(s, spec) for s in banked["strategy"]]
+    streams = sorted(banked["stream"].unique())
     rows = []
     for _, c in banked.iterrows():
         decisions = {d["experience"]: d for d in c["manifest"].get("decisions", [])}
@@ -331,13 +337,15 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
             rows.append({"cap K": c["param.cap"], "seed": c["seed"], "recovery steps": r["steps"],
                          "entry": "recalled" if retained else "not recalled"})
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
-    for name in sorted(banked["name"].unique()):
-        part = banked[banked["name"] == name]
+    several = banked["stream"].nunique() > 1
+    for (name, stream), part in banked.groupby(["name", "stream"]):
         ks = sorted(part["param.cap"].unique())
         ivs = [t_interval(part.loc[part["param.cap"] == k, "bank_mb_total"].tolist()) for k in ks]
         axes[0].errorbar(ks, [iv.mean for iv in ivs], yerr=np.nan_to_num([[iv.mean - iv.low for iv in ivs],
                          [iv.high - iv.mean for iv in ivs]]), marker="o", capsize=3,
-                         color=colour(part["strategy"].iloc[0], spec), label=f"{name} ({_n(part)})")
+                         color=colour(part["strategy"].iloc[0], spec),
+                         ls="--" if several and stream != streams[0] else "-",
+                         label=f"{name}{f' on {stream}' if several else ''} ({_n(part)})")
     axes[0].set_xlabel("retention cap K")
     axes[0].set_ylabel("Bank MB (total)")
     axes[0].legend(fontsize=7)
@@ -352,7 +360,11 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
     axes[1].set_title(f"recovery of recurring tasks ({_n(recov) if rows else 'no recurrences'})", fontsize=9)
     chosen, names, _ = headline(res, spec)
     if not chosen.empty:
-        _bars(axes[2], chosen, "memory_mb", names, [_colour(spec, n) for n in names])
+        groups = sorted(chosen["stream"].unique())
+        _bars(axes[2], chosen, "memory_mb", names, [_colour(spec, n) for n in names],
+              groups if len(groups) > 1 else None)
+        if len(groups) > 1:
+            axes[2].legend(fontsize=7, title="stream")
         _bold_reference(axes[2], spec)
     axes[2].set_ylabel("memory kept (MB)")
     fig.suptitle(f"mean and {METHOD}; Bank cells at their defaults but the cap K", fontsize=9)
