@@ -112,7 +112,7 @@ def test_report_exports_parquet_and_csv(tmp_path, capsys):
     assert main(["run", "--test", "--strategy", "carry", "--results", str(tmp_path)]) == 0
     assert main(["report", "--results", str(tmp_path), "--export", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "carry" in out and "wrote" in out
+    assert "Carry (memoryless)" in out and "n = 1 seeds per row" in out and "wrote" in out
     cells = pd.read_parquet(tmp_path / "out" / "cells.parquet")
     assert list(cells["strategy"]) == ["carry"] and "param.rank" in cells
     acc = pd.read_csv(tmp_path / "out" / "accuracy.csv")

@@ -22,7 +22,7 @@ def load(store) -> Results:
         spec, summary, manifest = (json.loads(c[k]) for k in ("spec", "summary", "manifest"))
         rows.append({"memory_mb": None, **summary,  # None: a cell of an older store, memory unknown
                      **{f"param.{k}": v for k, v in spec["strategy_params"].items()},
-                     **{f"scenario.{k}": json.dumps(v) for k, v in spec["scenario_params"].items()},
+                     **{f"scenario.{k}": json.dumps(v) for k, v in spec.get("scenario_params", {}).items()},
                      "manifest": manifest, "stream_tasks": manifest.get("stream", {}).get("tasks", [])})
     cells = pd.DataFrame(rows)
     accuracy = pd.DataFrame(store.table("accuracy"))
