@@ -80,6 +80,8 @@ def comparisons(rows: Sequence[Row]) -> int:
 def caption(rows: Sequence[Row], reference: str | None, compared: Sequence[str] = COMPARED) -> str:
     """The line under a table: n, the interval method, the test and the correction."""
     ns = sorted({r.n for r in rows})
+    if not ns:
+        return "No finished cells."
     n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
     line = f"n = {n} seeds per row; mean ± half-width of the 95% t interval over seeds (Student t, n-1 df)"
     tests = {t.test for r in rows for t in r.tests.values()}

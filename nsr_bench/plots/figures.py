@@ -57,6 +57,8 @@ def _n(frame) -> str:
 def headline(res: Results, spec: FigureSpec):
     """The cells the spec selects, with their display ``name`` (legend order), and the labels left out."""
     cells = res.cells.copy()
+    if cells.empty:
+        return cells, [], []
     cells["name"], left_out = select(cells, spec)
     order = [e.name for e in spec.strategies.values()]
     chosen = cells.dropna(subset=["name"])
