@@ -14,6 +14,6 @@ setup(
     packages=[*find_packages(include=["nsr_bench", "nsr_bench.*"]),
               *(f"nsr_bench._specs.{folder}" for folder in SPEC_FOLDERS)],
     package_dir={f"nsr_bench._specs.{folder}": folder for folder in SPEC_FOLDERS},
-    package_data={**{f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS},
-                  "nsr_bench.policies": ["*.json"]},
+    package_data={"nsr_bench.plots": ["spec.yaml"], "nsr_bench.policies": ["*.json"],
+                  **{f"nsr_bench._specs.{folder}": ["*.yaml"] for folder in SPEC_FOLDERS}},
 )

@@ -14,9 +14,6 @@ DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
             "results": "results", "json": False, "force": False, "test": False, "data_root": None,
             "untuned": False}
-TABLE = [("strategy", "{}"), ("seed", "{}"), ("acc", "{:.3f}"), ("acc_agnostic", "{:.3f}"),
-         ("bwt", "{:+.3f}"), ("forgetting", "{:.3f}"), ("retention", "{:.2f}"), ("recovery_steps_mean", "{:.2f}"),
-         ("regret", "{:.2f}"), ("task_id_acc", "{:.2f}"), ("memory_mb", "{:.4f}"), ("wall_s", "{:.1f}")]
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -36,13 +33,15 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def format_table(summaries: list[dict]) -> str:
-    def cell(value, fmt):
-        return "-" if value is None else fmt.format(value)
+def format_table(labels: list[str], summaries: list[dict]) -> str:
+    """Per strategy (``labels``: each summary's ``--strategy`` selector): n, mean ± t half-width over seeds,
+    paired tests by seed against the first strategy (Holm-adjusted), and the caption line saying so."""
+    from nsr_bench.metrics.summary import caption, group, summarise, table, text
 
-    rows = [[name for name, _ in TABLE]] + [[cell(s.get(k), f) for k, f in TABLE] for s in summaries]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE))]
-    return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows)
+    groups = group((s["scenario"], label, s["seed"], s) for label, s in zip(labels, summaries, strict=True))
+    reference = labels[0] if labels else None
+    rows = summarise(groups, reference)
+    return text(*table(rows)) + "\n" + caption(rows, reference)
 
 
 def run_options(args: argparse.Namespace) -> dict:
@@ -102,16 +101,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     opts = run_options(args)
     use_data_root(opts["data_root"])
-    tuned = not opts["untuned"]
-    cells = [resolve_cell(opts["scenario"], strategy, seed, opts["device"], opts["test"], tuned=tuned)
-             for strategy in opts["strategy"] for seed in opts["seeds"]]
-    check_data(cells)
+    tuned, test = not opts["untuned"], opts["test"]
+    selected = [(strategy, resolve_cell(opts["scenario"], strategy, seed, opts["device"], test, tuned=tuned))
+                for strategy in opts["strategy"] for seed in opts["seeds"]]
+    check_data([cell for _, cell in selected])
     store = ResultsStore(opts["results"])
-    summaries, failed = [], []
-    with tqdm(total=len(cells), desc="cells", unit="cell", file=sys.stderr) as bar:
-        for cell in cells:
+    summaries, labels, failed = [], [], []
+    with tqdm(total=len(selected), desc="cells", unit="cell", file=sys.stderr) as bar:
+        for selector, cell in selected:
             try:
                 summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
+                labels.append(selector)
             except Exception as exc:  # recorded in the store's runs table; the other cells go on
                 failed.append(f"{cell.strategy} seed {cell.seed} ({cell.hash}): {type(exc).__name__}: {exc}")
             bar.update(1)
@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(tidy(summaries), indent=1))
     else:
         print(f"scenario: {opts['scenario']}   results: {store.url}")
-        print(format_table(summaries))
+        print(format_table(labels, summaries))
     return 1 if failed else 0
 
 
@@ -172,11 +172,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
     rows = matrix.summary_table(finished, summaries, spec.reference)
     if args.json:
-        print(json.dumps(tidy(rows), indent=1))
+        print(json.dumps(tidy([r.as_dict() for r in rows]), indent=1))
     else:
         print(f"{spec.name}: {len(finished)} of {len(cells)} cells finished ({len(failed)} failed, "
               f"{len(skipped)} combinations skipped), results: {store.url}")
-        print(matrix.format_summary(rows))
+        print(matrix.format_summary(rows, spec.reference))
     return 1 if failed else 0
 
 
@@ -256,15 +256,17 @@ def current_results(args: argparse.Namespace):
 
 def cmd_figures(args: argparse.Namespace) -> int:
     from nsr_bench.plots import render_all
+    from nsr_bench.plots.spec import load_spec
 
     out = output_folder(args.out, "--out")  # checked before the store is opened (or created)
-    written, skipped, slopes = render_all(current_results(args), out)
+    spec = load_spec(args.spec)
+    written, skipped, slopes = render_all(current_results(args), out, spec)
     for path in written:
         print(f"wrote {path} (and .pdf)")
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
     for strategy, slope in sorted(slopes.items()):
-        print(f"regret slope {strategy}: {slope:.3f} per cycle")
+        print(f"regret slope {strategy}: {slope} per cycle")
     return 0
 
 
@@ -305,11 +307,14 @@ def cmd_stale(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nsr_bench.results.export import export, frames, summary_frame
+    from nsr_bench.metrics.summary import caption, table, text
+    from nsr_bench.plots.spec import load_spec
+    from nsr_bench.results.export import export, frames, summary_rows
     from nsr_bench.results.report import write_report
 
     if args.stale or args.purge_stale:
         return cmd_stale(args)
+    spec = load_spec(args.spec)
     export_to = output_folder(args.export, "--export") if args.export else None
     report_to = output_folder(args.out, "--out") if args.out else None
     store = current_results(args)
@@ -317,10 +322,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if cells.empty:
         print(f"no finished cells in {store.url}")
         return 0
-    print(summary_frame(cells).to_string())
-    for folder, write in ((export_to, export), (report_to, write_report)):
-        for path in write(store, folder) if folder else []:
-            print(f"wrote {path}")
+    rows, reference = summary_rows(store, spec)
+    print(text(*table(rows)) + "\n" + caption(rows, reference))
+    for path in export(store, export_to) if export_to else []:
+        print(f"wrote {path}")
+    for path in write_report(store, report_to, spec) if report_to else []:
+        print(f"wrote {path}")
     return 0
 
 
@@ -421,6 +428,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+SPEC_HELP = ("figure spec YAML: strategies shown, display names, colours, reference "
+             "(default: the shipped nsr_bench/plots/spec.yaml)")
 SHARED = {  # the options several commands take: help text, defined once (see shared())
     "results": "results folder (SQLite file nsr.db in it), SQLite file (*.db) or database URL",
     "device": "auto, cpu, cuda or cuda:N",
@@ -506,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--stale", action="store_true", help="list the cells computed by other code")
     rep.add_argument("--purge-stale", action="store_true", help="delete the cells computed by other code")
     rep.add_argument("--include-stale", action="store_true", help="keep cells of other code in tables")
+    rep.add_argument("--spec", help=SPEC_HELP)
     rep.set_defaults(func=cmd_report)
     exp = sub.add_parser("export-cell", help="write one cell's manifest, summary, accuracy matrix, curves "
                          "and Bank as files", parents=[shared("results")])
@@ -516,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
                          parents=[shared("results")])
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
+    fig.add_argument("--spec", help=SPEC_HELP)
     fig.set_defaults(func=cmd_figures)
     trl = sub.add_parser("train-rl", help="train the learned allocator (rl) offline on streams disjoint from "
                          "the evaluation seeds, save its policy file and its training curve")

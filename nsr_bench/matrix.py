@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from nsr_bench.config import CellSpec, SpecError, Strict, format_selector, load_yaml, validate
+from nsr_bench.metrics.summary import Row, caption, group, summarise, table, text
 from nsr_bench.runner import resolve_cell, run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "regret")
@@ -174,50 +173,14 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[
     return finished, [store.summary(c.spec.hash) for c in finished], failed
 
 
-def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str, Any]) -> list[dict]:
-    """Mean ± std over seeds per (scenario, label), and paired differences against the reference."""
-    from scipy import stats
-
-    groups: dict[tuple[str, str], dict[int, dict]] = {}
-    for cell, summary in zip(cells, summaries, strict=True):
-        groups.setdefault((cell.spec.scenario, cell.label), {})[cell.spec.seed] = summary
+def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str, Any]) -> list[Row]:
+    """Per (scenario, label): t intervals over seeds and paired tests by seed against the reference
+    combination (Holm-adjusted over the table), see :mod:`nsr_bench.metrics.summary`."""
     ref_label = label_of({k: reference[k] for k in (cells[0].combo if cells else {}) if k in reference})
-    rows = []
-    for (scenario, label), by_seed in groups.items():
-        row: dict[str, Any] = {"scenario": scenario, "cell": label, "seeds": len(by_seed)}
-        for m in METRICS:
-            values = [s[m] for s in by_seed.values() if s.get(m) is not None]
-            row[m] = float(np.mean(values)) if values else None
-            row[f"{m}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
-        ref = groups.get((scenario, ref_label))
-        if ref is not None and label != ref_label:
-            for m in ("acc", "recovery_steps_mean"):
-                pairs = [(by_seed[s][m], ref[s][m]) for s in by_seed if s in ref
-                         and by_seed[s].get(m) is not None and ref[s].get(m) is not None]
-                if pairs:
-                    diff = [a - b for a, b in pairs]
-                    row[f"d_{m}"] = float(np.mean(diff))
-                    p = stats.ttest_rel(*zip(*pairs, strict=True)).pvalue if len(pairs) > 1 else math.nan
-                    row[f"p_{m}"] = None if math.isnan(p) else float(p)
-        rows.append(row)
-    return rows
+    groups = group((c.spec.scenario, c.label, c.spec.seed, s) for c, s in zip(cells, summaries, strict=True))
+    return summarise(groups, ref_label if reference else None, METRICS)
 
 
-def format_summary(rows: list[dict]) -> str:
-    def fmt(row, m):
-        if row.get(m) is None:
-            return "-"
-        std = row.get(f"{m}_std")
-        return f"{row[m]:.3f}" + (f"±{std:.3f}" if std is not None else "")
-
-    def paired(row, m):
-        if row.get(f"d_{m}") is None:
-            return ""
-        p = row.get(f"p_{m}")
-        return f"{row[f'd_{m}']:+.3f}" + (f" (p={p:.3f})" if p is not None else "")
-
-    header = ["scenario", "cell", "n", *METRICS, "Δacc vs ref", "Δrecovery vs ref"]
-    body = [[r["scenario"], r["cell"], str(r["seeds"]), *(fmt(r, m) for m in METRICS),
-             paired(r, "acc"), paired(r, "recovery_steps_mean")] for r in rows]
-    widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in [header, *body])
+def format_summary(rows: list[Row], reference: dict[str, Any]) -> str:
+    """The summary as aligned text with the caption line under it."""
+    return text(*table(rows, METRICS, label_header="cell")) + "\n" + caption(rows, label_of(reference))

@@ -163,7 +163,7 @@ def test_report_leaves_stale_cells_out_lists_and_purges_them(tmp_path, monkeypat
     results = ["--results", str(tmp_path / "results")]
     assert main(["report", *results, "--export", str(tmp_path / "out")]) == 0
     out, err = capsys.readouterr()
-    assert "carry" in out and "fresh" not in out and "nsr" not in out.split("wrote")[0]
+    assert "Carry (memoryless)" in out and "Fresh" not in out and "nsr" not in out.split("wrote")[0]
     assert "left out 2 stale cells" in err
     assert list(pd.read_csv(tmp_path / "out" / "cells.csv")["hash"]) == [current]
     assert main(["report", *results, "--include-stale", "--export", str(tmp_path / "all")]) == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nsr_bench.matrix import MatrixSpec, expand, load_matrix, summary_table
+from nsr_bench.matrix import MatrixSpec, expand, format_summary, load_matrix, summary_table
 from nsr_bench.results.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def cli(*args: str) -> list[str]:
 def test_paper_ablation_expands_and_skips_what_cannot_recall():
     spec = load_matrix(ROOT / "matrices" / "paper_ablation.yaml")
     cells, skipped = expand(spec)
-    assert len(cells) == (2 * 7 * 2 - 6) * 3  # 28 combinations, 6 impossible, 3 seeds
+    assert len(cells) == (2 * 7 * 2 - 6) * 5  # 28 combinations, 6 impossible, 5 seeds
     assert sorted(label for label, _ in skipped) == [
         'strategy="nsr",bank=false,distill_lambda=0.0', 'strategy="nsr",bank=false,distill_lambda=1.0',
         'strategy="rl",bank=false,distill_lambda=0.0', 'strategy="rl",bank=false,distill_lambda=1.0',
@@ -73,10 +73,15 @@ def test_summary_pairs_every_cell_with_the_reference_by_seed():
     cells, _ = expand(spec)
     fake = [{"acc": 0.5 + 0.1 * c.combo["bank"] + 0.01 * c.spec.seed, "recovery_steps_mean": 1.0 * c.spec.seed}
             for c in cells]
-    rows = {r["cell"]: r for r in summary_table(cells, fake, spec.reference)}
+    table = summary_table(cells, fake, spec.reference)
+    rows = {r.label: r.as_dict() for r in table}
     assert rows['strategy="carry",bank=false']["d_acc"] == pytest.approx(-0.1)
+    assert rows['strategy="carry",bank=false']["p_acc"] == 0.0  # the same shift on both seeds
     assert "d_acc" not in rows['strategy="fresh",bank=true']
     assert rows['strategy="carry",bank=true']["acc"] == pytest.approx(0.605)
+    assert rows['strategy="carry",bank=true']["acc_low"] < 0.605 < rows['strategy="carry",bank=true']["acc_high"]
+    text = format_summary(table, spec.reference)
+    assert "n = 2 seeds per row" in text.splitlines()[-1] and "paired t-test" in text and "Holm" in text
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -127,7 +132,7 @@ def test_report_exports_parquet_and_csv(tmp_path, capsys):
     assert main(["run", "--test", "--strategy", "carry", "--results", str(tmp_path)]) == 0
     assert main(["report", "--results", str(tmp_path), "--export", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "carry" in out and "wrote" in out
+    assert "Carry (memoryless)" in out and "n = 1 seeds per row" in out and "wrote" in out
     cells = pd.read_parquet(tmp_path / "out" / "cells.parquet")
     assert list(cells["strategy"]) == ["carry"] and "param.rank" in cells
     acc = pd.read_csv(tmp_path / "out" / "accuracy.csv")

@@ -17,18 +17,26 @@ def studies(url: str) -> list:
     return [optuna.load_study(study_name=n, storage=url) for n in names]
 
 
-def render_all(store, out: str | Path) -> tuple[list[Path], list[str], dict]:
-    """Render every figure the store has data for: (written PNGs, reasons for skipped, regret slopes)."""
+def render_all(store, out: str | Path, spec=None) -> tuple[list[Path], list[str], dict]:
+    """Render every figure the store has data for with figure spec ``spec`` (default: the shipped one):
+    (written PNGs, reasons for skipped figures and for cells the spec leaves out, regret slope intervals)."""
     from nsr_bench.plots import figures
     from nsr_bench.plots.data import load
+    from nsr_bench.plots.spec import default_spec
 
     out = Path(out)
+    spec = spec or default_spec()
     res = load(store)
     written, skipped, slopes = [], [], {}
+    if not res.cells.empty:
+        _, _, left_out = figures.headline(res, spec)
+        if left_out:
+            skipped.append(f"headline figures: {len(left_out)} labels no figure-spec entry selects "
+                           f"({', '.join(left_out[:6])}{', ...' if len(left_out) > 6 else ''})")
     for fn in (figures.recovery_curves, figures.regret_vs_cycles, figures.accuracy_matrices,
                figures.metric_bars, figures.ablation, figures.memory_budget):
         try:
-            result = fn(res, out)
+            result = fn(res, out, spec)
         except figures.NoData as exc:
             skipped.append(f"{fn.__name__}: {exc}")
             continue

@@ -1,6 +1,12 @@
-"""One function per paper figure. Each reads :class:`~nsr_bench.plots.data.Results`, writes
-``<out>/<name>.pdf`` and ``.png`` and returns the PNG path, or raises :class:`NoData` saying what
-the figure needs."""
+"""One function per paper figure. Each reads :class:`~nsr_bench.plots.data.Results` and a
+:class:`~nsr_bench.plots.spec.FigureSpec`, writes ``<out>/<name>.pdf`` and ``.png`` and returns the PNG
+path, or raises :class:`NoData` saying what the figure needs.
+
+Seeds are the unit of replication: every band and error bar is the 95% Student-t interval of the mean
+over seeds (:func:`nsr_bench.metrics.stats.t_interval`; a seed's several tasks or recurrences are
+averaged first), and every figure states n and the method. The headline figures show the spec's
+strategies under their display names and fixed colours, the reference drawn thicker.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nsr_bench.metrics.stats import Interval, holm, paired_test, t_interval
 from nsr_bench.plots.data import Results
-from nsr_bench.plots.regret import fit_slope, theorem_line
+from nsr_bench.plots.regret import delta_switch, slope_interval, split_seeds, theorem_line
+from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name, select
+
+METHOD = "95% t interval over seeds"
 
 
 class NoData(Exception):
@@ -37,185 +47,329 @@ def _style():
     return sns
 
 
-def recovery_curves(res: Results, out: Path) -> Path:
-    """Accuracy on a recurring task vs optimizer steps after its recurrence; one panel per
-    recurrence, one line per strategy, 95% bands over seeds and tasks."""
-    sns = _style()
+def _n(frame) -> str:
+    """``n = 5 seeds`` (or ``n = 3-5 seeds`` when strategies differ)."""
+    counts = frame.groupby("name")["seed"].nunique() if "name" in frame else frame["seed"].nunique()
+    lo, hi = int(np.min(counts)), int(np.max(counts))
+    return f"n = {lo} seed{'s' if hi > 1 else ''}" if lo == hi else f"n = {lo}-{hi} seeds"
+
+
+def headline(res: Results, spec: FigureSpec):
+    """The cells the spec selects, with their display ``name`` (legend order), and the labels left out."""
+    cells = res.cells.copy()
+    if cells.empty:
+        return cells, [], []
+    cells["name"], left_out = select(cells, spec)
+    order = [e.name for e in spec.strategies.values()]
+    chosen = cells.dropna(subset=["name"])
+    return chosen, [n for n in order if n in set(chosen["name"])], left_out
+
+
+def _colour(spec: FigureSpec, name: str) -> str:
+    return next(e.colour for e in spec.strategies.values() if e.name == name)
+
+
+def _bold_reference(ax, spec: FigureSpec) -> None:
+    for text in [*ax.get_xticklabels(), *(ax.get_legend().get_texts() if ax.get_legend() else [])]:
+        if text.get_text() == spec.reference_name():
+            text.set_fontweight("bold")
+
+
+def _lines(ax, data, x: str, y: str, names: list[str], spec: FigureSpec, marker: str | None = None) -> None:
+    """Mean of ``y`` over seeds per ``x`` (each seed's rows averaged first) with a 95% t band, one line
+    per name; the reference thicker."""
+    for name in [n for n in names if (data["name"] == n).any()]:
+        per_seed = data[data["name"] == name].groupby([x, "seed"])[y].mean().reset_index()
+        xs = sorted(per_seed[x].unique())
+        ivs = [t_interval(per_seed.loc[per_seed[x] == v, y].tolist()) for v in xs]
+        ref = name == spec.reference_name()
+        ax.plot(xs, [iv.mean for iv in ivs], color=_colour(spec, name), lw=2.8 if ref else 1.4, marker=marker,
+                label=name, zorder=3 if ref else 2)
+        ax.fill_between(xs, [iv.low for iv in ivs], [iv.high for iv in ivs], color=_colour(spec, name),
+                        alpha=0.15, lw=0)
+
+
+def _bars(ax, data, y: str, names: list[str], colours: list[str], groups: list[str] | None = None,
+          group_key: str = "stream") -> None:
+    """One bar per name (and group, side by side, hatched apart) at the mean of ``y`` over seeds, with its
+    95% t interval as the error bar."""
+    groups = groups or [None]
+    width = 0.8 / len(groups)
+    hatches = ["", "//", "..", "xx", "\\\\"]
+    for k, group in enumerate(groups):
+        part = data if group is None else data[data[group_key] == group]
+        ivs = [t_interval(part.loc[part["name"] == n, y].astype(float).tolist()) for n in names]
+        xs = np.arange(len(names)) + (k - (len(groups) - 1) / 2) * width
+        means = np.array([iv.mean for iv in ivs])
+        err = np.array([[iv.mean - iv.low, iv.high - iv.mean] for iv in ivs]).T
+        ax.bar(xs, means, width, color=colours, hatch=hatches[k % len(hatches)], edgecolor="white",
+               label=group if group is not None else None)
+        ax.errorbar(xs, means, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right")
+
+
+def recovery_curves(res: Results, out: Path, spec: FigureSpec) -> Path:
+    """Validation accuracy on a recurring task vs optimizer steps after its recurrence; one panel per
+    (stream, recurrence), one line per strategy of the spec, 95% t bands over seeds."""
+    _style()
+    import matplotlib.pyplot as plt
+
+    cells, names, _ = headline(res, spec)
     curves = res.curves
-    if curves.empty or not (curves["recurrence"] > 0).any():
-        raise NoData("recovery curves need cells on a stream with recurring tasks")
-    data = curves[curves["recurrence"] > 0]
-    grid = sns.relplot(data=data, x="step", y="acc", hue="label", col="recurrence", kind="line",
-                       errorbar=("ci", 95), height=3.2, aspect=1.2, facet_kws={"sharey": True})
-    grid.set_axis_labels("optimizer steps after the recurrence", "test accuracy on the task")
-    grid.set_titles("recurrence {col_name}")
-    return _save(grid.figure, out, "recovery_curves")
+    if curves.empty or not (curves["recurrence"] > 0).any() or cells.empty:
+        raise NoData("recovery curves need cells of the figure spec's strategies on a stream with recurring tasks")
+    data = curves[curves["recurrence"] > 0].merge(cells[["hash", "name"]], on="hash")
+    if data.empty:
+        raise NoData("recovery curves need cells of the figure spec's strategies on a stream with recurring tasks")
+    streams = sorted(data["stream"].unique())
+    recurrences = sorted(data["recurrence"].unique())
+    fig, axes = plt.subplots(len(streams), len(recurrences), figsize=(3.4 * len(recurrences), 3.0 * len(streams)),
+                             squeeze=False, sharey=True, layout="constrained")
+    for row, stream in zip(axes, streams, strict=True):
+        for ax, r in zip(row, recurrences, strict=True):
+            _lines(ax, data[(data["stream"] == stream) & (data["recurrence"] == r)], "step", "acc", names, spec)
+            ax.set_title(f"{stream}: recurrence {r}", fontsize=8)
+            ax.set_xlabel("optimizer steps after the recurrence")
+        row[0].set_ylabel("validation accuracy on the task")
+    for ax in axes.flat:
+        if not ax.get_lines():
+            ax.axis("off")  # a stream with fewer recurrences than another
+    handles, names_drawn = axes[0][0].get_legend_handles_labels()
+    legend = fig.legend(handles, names_drawn, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+    for text in legend.get_texts():
+        text.set_fontweight("bold" if text.get_text() == spec.reference_name() else "normal")
+    fig.suptitle(f"mean and {METHOD} ({_n(data)}; a seed's tasks averaged first)", fontsize=9)
+    return _save(fig, out, "recovery_curves")
 
 
-def regret_vs_cycles(res: Results, out: Path) -> tuple[Path, dict[str, float]]:
-    """Cumulative regret vs cycle T per strategy, with the Theorem-1 line T(M-1)·Δ_switch
-    (Δ_switch measured on the memoryless strategies: those keeping 0 bytes, ``memory_mb == 0``); returns the
-    fitted slopes per strategy."""
-    sns = _style()
+def regret_vs_cycles(res: Results, out: Path, spec: FigureSpec) -> tuple[Path, dict[str, Interval]]:
+    """Cumulative regret vs cycle T per strategy on the streams with the most cycles, and the Theorem-1
+    line T(M-1)·Δ_switch with Δ_switch estimated on held-out cells: the memoryless (``memory_mb == 0``)
+    cells of the largest seed, which the figure does not draw. Returns the fitted slopes per strategy
+    (the 95% t interval of per-seed slopes)."""
+    _style()
     import matplotlib.pyplot as plt
     import pandas as pd
 
     cells = res.cells
     if cells.empty or "regret_per_cycle" not in cells:
         raise NoData("regret needs finished cells")
-    rows = []
-    for _, c in cells.iterrows():
-        per = c["regret_per_cycle"]
-        per = json.loads(per) if isinstance(per, str) else per
-        for t, value in enumerate(np.cumsum(per)):
-            rows.append({"label": c["label"], "seed": c["seed"], "cycle": t, "cumulative regret": value,
-                         "tasks": len(set(c["stream_tasks"]))})
-    data = pd.DataFrame(rows)
-    if data["cycle"].max() < 1:
+    cycles = cells["regret_per_cycle"].map(lambda p: len(json.loads(p) if isinstance(p, str) else p))
+    if cycles.max() < 2:
         raise NoData("regret vs cycles needs at least two cycles")
-    slopes = {s: fit_slope(g["cycle"].to_numpy(), g["cumulative regret"].to_numpy())
-              for s, g in data.groupby("label")}
-    data["label"] = [f"{label} ({slopes[label]:.2f}/cycle)" for label in data["label"]]
-    fig, ax = plt.subplots(figsize=(6 + 0.25 * len(slopes), 4))
-    sns.lineplot(data=data, x="cycle", y="cumulative regret", hue="label", marker="o", errorbar=("ci", 95),
-                 ax=ax)
-    memoryless = cells[cells["memory_mb"].astype(float) == 0]
-    if not memoryless.empty:
-        m = int(data["tasks"].max())
-        per_cycle = [json.loads(p)[1:] if isinstance(p, str) else p[1:] for p in memoryless["regret_per_cycle"]]
-        delta = float(np.mean([v for p in per_cycle for v in p])) / max(m - 1, 1) if per_cycle else 0.0
-        t = np.arange(data["cycle"].max() + 1)
-        ax.plot(t, theorem_line(t, m, delta), "k--", label=f"T(M-1)·Δ_switch, Δ={delta:.2f}")
-    ax.set_xlabel("cycle T")
-    ax.set_xticks(range(int(data["cycle"].max()) + 1))
-    ax.legend(fontsize=7, title="fitted slope", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    longest = cells[cycles == cycles.max()]
+    shown, names, _ = headline(Results(longest, res.accuracy, res.curves), spec)
+    try:
+        drawn, held = split_seeds(longest["seed"])
+    except ValueError as exc:
+        raise NoData(str(exc)) from None
+    rows = [{"name": c["name"], "stream": c["stream"], "seed": c["seed"], "cycle": t, "regret": v}
+            for _, c in shown[shown["seed"].isin(drawn)].iterrows()
+            for t, v in enumerate(np.cumsum(json.loads(c["regret_per_cycle"]) if isinstance(
+                c["regret_per_cycle"], str) else c["regret_per_cycle"]))]
+    if not rows:
+        raise NoData("regret vs cycles needs cells of the figure spec's strategies")
+    data = pd.DataFrame(rows)
+    streams = sorted(data["stream"].unique())
+    fig, axes = plt.subplots(1, len(streams), figsize=(7 * len(streams), 4.2), squeeze=False)
+    slopes: dict[str, Interval] = {}
+    for ax, stream in zip(axes[0], streams, strict=True):
+        part = data[data["stream"] == stream]
+        for name in names:
+            mine = part[part["name"] == name]
+            curves = [g.sort_values("cycle")["regret"].tolist() for _, g in mine.groupby("seed")]
+            if curves:
+                slopes[name if len(streams) == 1 else f"{name} on {stream}"] = slope_interval(curves)
+        _lines(ax, part, "cycle", "regret", names, spec, marker="o")
+        for line in ax.get_lines():
+            key = line.get_label() if len(streams) == 1 else f"{line.get_label()} on {stream}"
+            iv = slopes[key]
+            line.set_label(f"{line.get_label()}: {iv.mean:.2f} ± {(iv.high - iv.low) / 2:.2f}/cycle")
+        stream_cells = longest[longest["stream"] == stream]
+        try:
+            delta, used = delta_switch(stream_cells, held)
+            m = max(len(set(t)) for t in stream_cells["stream_tasks"])
+            t = np.arange(part["cycle"].max() + 1)
+            ax.plot(t, theorem_line(t, m, delta), "k--",
+                    label=f"T(M-1)·Δ_switch, Δ={delta:.2f} (held-out seed {held[0]}, {used} memoryless cells)")
+        except ValueError as exc:
+            ax.set_title(f"no Theorem-1 line: {exc}", fontsize=7)
+        ax.set_xlabel(f"cycle T ({stream})")
+        ax.set_ylabel("cumulative regret")
+        ax.set_xticks(range(int(part["cycle"].max()) + 1))
+        ax.legend(fontsize=7, title="slope: mean ± 95% t half-width over seeds", title_fontsize=7,
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        _bold_reference(ax, spec)
+    fig.suptitle(f"mean and {METHOD} ({_n(data)}: seeds {', '.join(map(str, drawn))}; seed {held[0]} held out "
+                 f"for Δ_switch); {int(cycles.max())} cycles", fontsize=9)
     return _save(fig, out, "regret_vs_cycles"), slopes
 
 
-def accuracy_matrices(res: Results, out: Path) -> Path:
-    """R[i, j] heatmaps (training experience x task), oracle inference, first seed of each strategy."""
+def accuracy_matrices(res: Results, out: Path, spec: FigureSpec) -> Path:
+    """R[i, j] heatmaps (training experience x task), oracle inference, first seed of each strategy of
+    the spec, per stream."""
     sns = _style()
     import matplotlib.pyplot as plt
 
+    cells, names, _ = headline(res, spec)
     acc = res.accuracy
-    if acc.empty:
-        raise NoData("accuracy matrices need finished cells")
-    acc = acc[acc["mode"] == "oracle"]
-    panels = acc.groupby(["scenario", "label"])
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
-    for ax, ((scenario, strategy), g) in zip(axes[0], panels, strict=True):
+    if acc.empty or cells.empty:
+        raise NoData("accuracy matrices need finished cells of the figure spec's strategies")
+    acc = acc[acc["mode"] == "oracle"].merge(cells[["hash", "name"]], on="hash")
+    panels = [(s, n) for s in sorted(acc["stream"].unique()) for n in names if ((acc["stream"] == s)
+                                                                               & (acc["name"] == n)).any()]
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+    for ax, (stream, name) in zip(axes.flat, panels, strict=False):
+        g = acc[(acc["stream"] == stream) & (acc["name"] == name)]
         g = g[g["seed"] == g["seed"].min()]
         matrix = g.pivot_table(index="experience", columns="task", values="acc")
-        sns.heatmap(matrix, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=ax is axes[0][-1],
+        sns.heatmap(matrix, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=False,
                     yticklabels=max(1, len(matrix) // 8))
-        ax.set_title(f"{strategy}\n{scenario}", fontsize=9)
+        ax.set_title(f"{name}\n{stream} (seed {g['seed'].min()})", fontsize=8,
+                     fontweight="bold" if name == spec.reference_name() else "normal")
         ax.set_xlabel("task j")
         ax.set_ylabel("after experience i")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle("test accuracy R[i, j], one seed (n = 1, no interval)", fontsize=9)
     return _save(fig, out, "accuracy_matrices")
 
 
-def paired_p(a: dict[int, float], b: dict[int, float]) -> float | None:
-    """Paired t-test p-value over the seeds both have (None below 2 pairs)."""
-    from scipy import stats
-
-    seeds = sorted(set(a) & set(b))
-    if len(seeds) < 2:
-        return None
-    x, y = [a[s] for s in seeds], [b[s] for s in seeds]
-    if np.allclose(np.subtract(x, y), 0):
-        return 1.0
-    return float(stats.ttest_rel(x, y).pvalue)
-
-
-def metric_bars(res: Results, out: Path, reference: str = "nsr") -> Path:
-    """ACC / BWT / forgetting per strategy and scenario with 95% CIs over seeds; * marks p < 0.05
-    in a paired t-test against ``reference`` on the same seeds."""
-    sns = _style()
+def metric_bars(res: Results, out: Path, spec: FigureSpec) -> Path:
+    """ACC / BWT / forgetting per strategy of the spec (and stream) with 95% t intervals over seeds; *
+    marks Holm-adjusted p < 0.05 in a paired t-test by seed against the reference."""
+    _style()
     import matplotlib.pyplot as plt
 
-    cells = res.cells
+    cells, names, _ = headline(res, spec)
     if cells.empty:
-        raise NoData("metric bars need finished cells")
+        raise NoData("metric bars need finished cells of the figure spec's strategies")
     metrics = ["acc", "bwt", "forgetting"]
-    memory = cells["memory_mb"].astype(float)  # NaN (unknown memory) is never memoryless
-    memoryless = set(cells.loc[memory == 0, "label"]) - set(cells.loc[memory != 0, "label"])
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    streams = sorted(cells["stream"].unique())
+    ref = spec.reference_name()
+    tests = {(m, s, n): paired_test(_by_seed(cells, m, s, n), _by_seed(cells, m, s, ref))
+             for m in metrics for s in streams for n in names if n != ref}
+    adjusted = dict(zip(tests, holm([t.p_value for t in tests.values()]), strict=True))
+    memory = cells.groupby("name")["memory_mb"].apply(lambda v: (v.astype(float) == 0).all())
+    shown = [f"{n} †" if memory.get(n, False) else n for n in names]
+    fig, axes = plt.subplots(1, 3, figsize=(4.5 * 3, 4.2))
     for ax, metric in zip(axes, metrics, strict=True):
         data = cells.dropna(subset=[metric])
-        several = data["scenario"].nunique() > 1
-        sns.barplot(data=data, x="label", y=metric, hue="scenario" if several else None, errorbar=("ci", 95),
-                    ax=ax, legend=several and ax is axes[-1])
-        ax.tick_params(axis="x", rotation=60)
-        for i, strategy in enumerate(ax.get_xticklabels()):
-            name = strategy.get_text()
-            significant = False
-            for _, g in data.groupby("scenario"):
-                ref = g[g["label"] == reference].set_index("seed")[metric].to_dict()
-                this = g[g["label"] == name].set_index("seed")[metric].to_dict()
-                p = paired_p(this, ref) if name != reference else None
-                significant |= p is not None and p < 0.05
-            if significant:
-                ax.text(i, ax.get_ylim()[1] * 0.95, "*", ha="center", fontsize=14)
-        ax.set_xticks(ax.get_xticks(), [f"{t.get_text()} †" if t.get_text() in memoryless else t.get_text()
-                                        for t in ax.get_xticklabels()])
-        ax.set_xlabel("")
-    fig.suptitle(f"mean and 95% CI over seeds; * p<0.05 vs {reference} (paired t-test); "
-                 "† memoryless (memory_mb = 0)", fontsize=9)
+        _bars(ax, data, metric, names, [_colour(spec, n) for n in names], streams if len(streams) > 1 else None)
+        ax.set_xticks(ax.get_xticks(), shown, rotation=35, ha="right")
+        top = ax.get_ylim()[1]
+        for i, name in enumerate(names):
+            if any(adjusted.get((metric, s, name), 1.0) < 0.05 for s in streams):
+                ax.text(i, top * 0.95, "*", ha="center", fontsize=14)
+        ax.set_title(metric)
+        if len(streams) > 1 and ax is axes[-1]:
+            ax.legend(fontsize=7, title="stream")
+        _bold_reference(ax, spec)
+        for text in ax.get_xticklabels():
+            if text.get_text().removesuffix(" †") == ref:
+                text.set_fontweight("bold")
+    fig.suptitle(f"mean and {METHOD} ({_n(cells)}); * Holm-adjusted p < 0.05 vs {ref} (paired t-test by seed, "
+                 f"{len(tests)} comparisons); † memoryless (memory_mb = 0)", fontsize=9)
     return _save(fig, out, "metric_bars")
 
 
-def ablation(res: Results, out: Path) -> Path:
-    """Bank on/off x allocation rule: recovery steps and ACC (cells of the adapter strategies)."""
-    sns = _style()
+def _by_seed(cells, metric: str, stream: str, name: str) -> dict[int, float]:
+    g = cells[(cells["stream"] == stream) & (cells["name"] == name)].dropna(subset=[metric])
+    return dict(zip(g["seed"], g[metric].astype(float), strict=True))
+
+
+def ablation(res: Results, out: Path, spec: FigureSpec) -> Path:
+    """Bank on/off x allocation rule, as small multiples: recovery steps and ACC (rows) per distillation
+    weight (columns); cells whose other varying parameters sit at their defaults."""
+    _style()
     import matplotlib.pyplot as plt
 
     cells = res.cells
     if cells.empty or "param.bank" not in cells:
         raise NoData("the ablation needs cells of the allocation strategies (each rule with bank on/off)")
-    data = cells.dropna(subset=["param.bank"]).copy()
-    data["Bank"] = data["param.bank"].map({True: "on", False: "off"})
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, metric in zip(axes, ["recovery_steps_mean", "acc"], strict=True):
-        sns.barplot(data=data, x="strategy", y=metric, hue="Bank", hue_order=["on", "off"], errorbar=("ci", 95),
-                    ax=ax)
-        ax.set_xlabel("allocation rule")
-        ax.tick_params(axis="x", rotation=30)
+    data = cells.dropna(subset=["param.bank"])
+    data = data[at_defaults(data, free=("bank", "distill_lambda"))].copy()
+    data["name"] = [display_name(s, spec) for s in data["strategy"]]
+    data["Bank"] = data["param.bank"].map({True: "Bank on", False: "Bank off"})
+    lambdas = sorted(data["param.distill_lambda"].dropna().unique()) if "param.distill_lambda" in data else [None]
+    names = [n for n in dict.fromkeys(display_name(k, spec) for k in spec.strategies) if n in set(data["name"])]
+    names += sorted(set(data["name"]) - set(names))
+    colours = [colour(data.loc[data["name"] == n, "strategy"].iloc[0], spec) for n in names]
+    metrics = ["recovery_steps_mean", "acc"]
+    fig, axes = plt.subplots(len(metrics), len(lambdas), figsize=(5.5 * len(lambdas), 4.6 * len(metrics)),
+                             squeeze=False, layout="constrained")
+    for row, metric in zip(axes, metrics, strict=True):
+        for ax, lam in zip(row, lambdas, strict=True):
+            part = data if lam is None else data[data["param.distill_lambda"] == lam]
+            groups = [g for g in ("Bank on", "Bank off") if (part["Bank"] == g).any()]
+            _bars(ax, part.dropna(subset=[metric]), metric, names, colours, groups, group_key="Bank")
+            ax.set_title(f"{metric}" + ("" if lam is None else f", distill_lambda = {lam:g}"), fontsize=9)
+            _bold_reference(ax, spec)
+    axes[0][-1].legend(fontsize=7, title="hatched: Bank off")
+    fig.suptitle(f"mean and {METHOD} ({_n(data)}); rules at their defaults otherwise", fontsize=9)
     return _save(fig, out, "ablation")
 
 
-def memory_budget(res: Results, out: Path) -> Path:
-    """Bank MB vs retention cap K, recovery of recurrences whose entry was retained vs not, and the memory
-    every strategy keeps (``memory_mb``: 0 only for the memoryless ones)."""
-    sns = _style()
+def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
+    """Bank MB vs retention cap K, recovery of recurrences whose entry was recalled vs not (per K), and the
+    memory each strategy of the spec keeps (``memory_mb``: 0 only for the memoryless ones). The K panels
+    use Bank cells whose other varying parameters sit at their defaults (so an ablation matrix over
+    energy, rank, dtype or thresholds does not pool into them)."""
+    _style()
     import matplotlib.pyplot as plt
     import pandas as pd
 
     cells = res.cells
-    if cells.empty or "param.cap" not in cells:
+    if cells.empty or "param.cap" not in cells or "bank_mb_total" not in cells:
         raise NoData("the memory figure needs cells with a Bank")
-    banked = cells[cells["bank_mb_total"] > 0]
+    banked = cells[(cells["bank_mb_total"].fillna(0) > 0)]
+    banked = banked[at_defaults(banked, free=("cap",))].copy()
     if banked.empty:
         raise NoData("the memory figure needs cells with the Bank on")
+    banked["name"] = [display_name(s, spec) for s in banked["strategy"]]
+    streams = sorted(banked["stream"].unique())
     rows = []
     for _, c in banked.iterrows():
         decisions = {d["experience"]: d for d in c["manifest"].get("decisions", [])}
         for r in c["manifest"].get("recovery", []):
             d = decisions.get(r["experience"], {})
             retained = d.get("action") == "recall" and any(r["task"] in t for t in d.get("entry_tasks", []))
-            rows.append({"cap K": c["param.cap"], "entry": "recalled" if retained else "not recalled",
-                         "recovery steps": r["steps"]})
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    sns.pointplot(data=banked, x="param.cap", y="bank_mb_total", hue="label", errorbar=("ci", 95), ax=axes[0])
+            rows.append({"cap K": c["param.cap"], "seed": c["seed"], "recovery steps": r["steps"],
+                         "entry": "recalled" if retained else "not recalled"})
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    several = banked["stream"].nunique() > 1
+    for (name, stream), part in banked.groupby(["name", "stream"]):
+        ks = sorted(part["param.cap"].unique())
+        ivs = [t_interval(part.loc[part["param.cap"] == k, "bank_mb_total"].tolist()) for k in ks]
+        axes[0].errorbar(ks, [iv.mean for iv in ivs], yerr=np.nan_to_num([[iv.mean - iv.low for iv in ivs],
+                         [iv.high - iv.mean for iv in ivs]]), marker="o", capsize=3,
+                         color=colour(part["strategy"].iloc[0], spec),
+                         ls="--" if several and stream != streams[0] else "-",
+                         label=f"{name}{f' on {stream}' if several else ''} ({_n(part)})")
     axes[0].set_xlabel("retention cap K")
     axes[0].set_ylabel("Bank MB (total)")
+    axes[0].legend(fontsize=7)
     if rows:
-        sns.barplot(data=pd.DataFrame(rows), x="cap K", y="recovery steps", hue="entry", errorbar=("ci", 95),
-                    ax=axes[1])
-    axes[1].set_title("recovery of recurring tasks", fontsize=9)
-    sns.barplot(data=cells, x="label", y="memory_mb", errorbar=("ci", 95), ax=axes[2])
-    axes[2].set_xlabel("")
+        recov = pd.DataFrame(rows).groupby(["cap K", "entry", "seed"])["recovery steps"].mean().reset_index()
+        recov["name"] = [f"K={k}" for k in recov["cap K"]]
+        ks = [f"K={k}" for k in sorted(recov["cap K"].unique())]
+        _bars(axes[1], recov, "recovery steps", ks, ["#4c72b0"] * len(ks), ["recalled", "not recalled"], "entry")
+        axes[1].set_xticks(np.arange(len(ks)), ks, rotation=0)
+        axes[1].set_ylabel("recovery steps")
+        axes[1].legend(fontsize=7, title="the task's entry (hatched: not recalled)")
+    axes[1].set_title(f"recovery of recurring tasks ({_n(recov) if rows else 'no recurrences'})", fontsize=9)
+    chosen, names, _ = headline(res, spec)
+    if not chosen.empty:
+        groups = sorted(chosen["stream"].unique())
+        _bars(axes[2], chosen, "memory_mb", names, [_colour(spec, n) for n in names],
+              groups if len(groups) > 1 else None)
+        if len(groups) > 1:
+            axes[2].legend(fontsize=7, title="stream")
+        _bold_reference(axes[2], spec)
     axes[2].set_ylabel("memory kept (MB)")
-    axes[2].tick_params(axis="x", rotation=60)
+    fig.suptitle(f"mean and {METHOD}; Bank cells at their defaults but the cap K", fontsize=9)
     return _save(fig, out, "memory_budget")
 
 
@@ -242,5 +396,5 @@ def optuna_study(study, out: Path) -> Path:
         importance = {}
     axes[1].barh(list(importance), list(importance.values()))
     axes[1].set_xlabel("importance (fANOVA)")
-    fig.suptitle(study.study_name, fontsize=9)
+    fig.suptitle(f"{study.study_name}: {len(done)} trials, one seed each (no interval)", fontsize=9)
     return _save(fig, out, f"optuna_{study.study_name}")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 TABLES = ("cells", "accuracy", "curves", "runs")
+SUMMARY = "summary"  # the summary table (summary_rows), exported next to the store's tables
 
 
 def frames(store) -> dict:
@@ -30,11 +31,12 @@ def frames(store) -> dict:
 
 
 def export(store, folder: str | Path) -> list[Path]:
-    """Write every table as ``<name>.parquet`` and ``<name>.csv`` under ``folder``."""
+    """Write every table, and the summary, as ``<name>.parquet`` and ``<name>.csv`` under ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, df in frames(store).items():
+    tables = {**frames(store), SUMMARY: summary_frame(summary_rows(store)[0])}
+    for name, df in tables.items():
         for suffix, write in ((".parquet", df.to_parquet), (".csv", df.to_csv)):
             path = folder / f"{name}{suffix}"
             write(path, index=False)
@@ -42,11 +44,31 @@ def export(store, folder: str | Path) -> list[Path]:
     return written
 
 
-def summary_frame(cells):
-    """Mean and std over seeds of the headline metrics, per scenario and strategy."""
-    metrics = [m for m in ("acc", "acc_agnostic", "bwt", "bwt_agnostic", "forgetting", "retention",
-                           "recovery_steps_mean", "regret", "task_id_acc", "memory_mb") if m in cells]
-    return cells.groupby(["scenario", "strategy"])[metrics].agg(["mean", "std"]).round(4)
+def summary_rows(store, spec=None) -> tuple[list, str]:
+    """The summary table of every finished cell (:mod:`nsr_bench.metrics.summary`): per stream and
+    strategy (under its figure-spec display name where the spec selects it, else its label), and the
+    reference it is compared with (the figure spec's)."""
+    from nsr_bench.metrics.summary import group, summarise
+    from nsr_bench.plots.data import load
+    from nsr_bench.plots.spec import default_spec, select
+
+    spec = spec or default_spec()
+    cells = load(store).cells
+    if cells.empty:
+        return [], spec.reference_name()
+    names, _ = select(cells, spec)
+    labels = [n or label for n, label in zip(names, cells["label"], strict=True)]
+    groups = group((row["stream"], label, row["seed"], row)
+                   for label, (_, row) in zip(labels, cells.iterrows(), strict=True))
+    return summarise(groups, spec.reference_name()), spec.reference_name()
+
+
+def summary_frame(rows):
+    """The summary rows as numbers: per metric its mean, t-interval bounds and n; per compared metric the
+    paired difference, raw and Holm-adjusted p."""
+    import pandas as pd
+
+    return pd.DataFrame([r.as_dict() for r in rows])
 
 
 def export_cell(store, cell: str, folder: str | Path) -> list[Path]:

@@ -7,29 +7,32 @@ import html
 from pathlib import Path
 
 
-def write_report(store, out: str | Path) -> list[Path]:
-    """Write ``report.md`` and ``report.html`` (figures under ``out/figures``); returns the paths."""
+def write_report(store, out: str | Path, spec=None) -> list[Path]:
+    """Write ``report.md`` and ``report.html`` (figures under ``out/figures``, drawn with figure spec
+    ``spec``, default the shipped one); returns the paths."""
+    from nsr_bench.metrics.summary import caption, markdown, table, to_html
     from nsr_bench.plots import render_all
-    from nsr_bench.results.export import frames, summary_frame
+    from nsr_bench.results.export import summary_rows
 
     out = Path(out)
-    figures, skipped, slopes = render_all(store, out / "figures")
-    table = summary_frame(frames(store)["cells"])
-    table.columns = [f"{m} {s}" for m, s in table.columns]
-    md = ["# nsr-bench report", "", f"Results: `{store.url}`", "", "## Summary (mean, std over seeds)", "",
-          table.reset_index().to_markdown(index=False), ""]
+    figures, skipped, slopes = render_all(store, out / "figures", spec)
+    rows, reference = summary_rows(store, spec)
+    head, lines = table(rows)
+    note = caption(rows, reference)
+    md = ["# nsr-bench report", "", f"Results: `{store.url}`", "", "## Summary", "",
+          markdown(head, lines), "", note, ""]
     verdicts = claims_frame(store)
     if verdicts is not None:
         md += ["## Claims (`nsr-bench claims`)", "", verdicts.to_markdown(index=False), ""]
     if slopes:
-        md += ["## Cumulative regret slopes (per cycle)", ""]
-        md += [f"- {s}: {v:.3f}" for s, v in sorted(slopes.items())] + [""]
+        md += ["## Cumulative regret slopes (per cycle; mean [95% t interval] of per-seed slopes)", ""]
+        md += [f"- {s}: {v}" for s, v in sorted(slopes.items())] + [""]
     md += ["## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in figures] + [""]
     if skipped:
         md += ["## Not rendered", ""] + [f"- {r}" for r in skipped] + [""]
     (out / "report.md").write_text("\n".join(md))
     body = [f"<h1>nsr-bench report</h1><p>Results: <code>{html.escape(store.url)}</code></p>",
-            "<h2>Summary (mean, std over seeds)</h2>", table.to_html()]
+            "<h2>Summary</h2>", to_html(head, lines), f"<p>{html.escape(note)}</p>"]
     if verdicts is not None:
         body += ["<h2>Claims (<code>nsr-bench claims</code>)</h2>", verdicts.to_html(index=False)]
     body += ["<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]

@@ -1,38 +1,30 @@
-import numpy as np
 import pytest
 
 from nsr_bench.plots import figures, render_all, studies
 from nsr_bench.plots.data import load
-from nsr_bench.plots.regret import fit_slope, theorem_line
-
-
-def test_regret_slope_fit_recovers_a_known_slope():
-    rng = np.random.default_rng(0)
-    t = np.repeat(np.arange(6), 4)
-    assert fit_slope(t, 2.5 * t + 1.0 + rng.normal(0, 0.01, len(t))) == pytest.approx(2.5, abs=0.01)
-    assert theorem_line(np.arange(3), tasks=5, delta_switch=0.5).tolist() == [0.0, 2.0, 4.0]
-    with pytest.raises(ValueError):
-        fit_slope(np.zeros(3), np.ones(3))
+from nsr_bench.plots.spec import default_spec
 
 
 @pytest.mark.parametrize("name", ["recovery_curves", "regret_vs_cycles", "accuracy_matrices", "metric_bars",
                                   "ablation", "memory_budget"])
 def test_each_figure_writes_a_non_empty_png_and_pdf(small_store, tmp_path, name):
-    result = getattr(figures, name)(load(small_store), tmp_path)
+    result = getattr(figures, name)(load(small_store), tmp_path, default_spec())
     png = result[0] if isinstance(result, tuple) else result
     assert png.stat().st_size > 5000 and png.with_suffix(".pdf").stat().st_size > 1000
 
 
 def test_regret_slopes_rank_the_bank_below_fresh(small_store, tmp_path):
-    _, slopes = figures.regret_vs_cycles(load(small_store), tmp_path)
-    assert slopes["nsr[cap=50]"] < slopes["fresh"]
+    _, slopes = figures.regret_vs_cycles(load(small_store), tmp_path, default_spec())
+    assert slopes["NSR (Bank + similarity)"].mean < slopes["Fresh (memoryless)"].mean
 
 
 def test_optuna_figure_and_render_all(small_store, tmp_path):
     (study,) = studies(small_store.url)
     assert figures.optuna_study(study, tmp_path).stat().st_size > 5000
     written, skipped, _ = render_all(small_store, tmp_path / "all")
-    assert len(written) == 7 and not skipped
+    assert len(written) == 7
+    (left_out,) = skipped  # the sweep's carry trials and nsr[cap=1]: no spec entry selects them
+    assert left_out.startswith("headline figures:") and "nsr[cap=1]" in left_out
 
 
 def test_empty_store_says_what_each_figure_needs(tmp_path):
@@ -48,4 +40,31 @@ def test_report_writes_markdown_and_html(small_store, tmp_path, capsys):
     assert main(["report", "--results", small_store.url, "--out", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "| scenario" in md and "![recovery_curves](figures/recovery_curves.png)" in md
+    assert "| NSR (Bank + similarity) | 2 |" in md and "n = 1-2 seeds per row" in md and "Holm-adjusted" in md
     assert "<img src=\"figures/ablation.png\"" in (tmp_path / "report.html").read_text()
+
+
+def drawn(monkeypatch, small_store, tmp_path, *names):
+    """The matplotlib figures the named functions draw (captured before they are closed)."""
+    captured = []
+    monkeypatch.setattr(figures, "_save", lambda fig, out, name: captured.append(fig) or out / f"{name}.png")
+    for name in names:
+        getattr(figures, name)(load(small_store), tmp_path, default_spec())
+    return captured
+
+
+def test_a_strategy_has_one_colour_in_every_figure_and_the_reference_is_thicker(monkeypatch, small_store,
+                                                                                 tmp_path):
+    spec = default_spec()
+    curves, regret = drawn(monkeypatch, small_store, tmp_path, "recovery_curves", "regret_vs_cycles")
+    for fig in (curves, regret):
+        lines = {ln.get_label().split(":")[0]: ln for ax in fig.axes for ln in ax.get_lines()
+                 if not ln.get_label().startswith(("_", "T(M-1)"))}
+        assert set(lines) == {"NSR (Bank + similarity)", "Fresh (memoryless)"}
+        assert lines["NSR (Bank + similarity)"].get_color() == spec.strategies["nsr"].colour
+        assert lines["Fresh (memoryless)"].get_color() == spec.strategies["fresh"].colour
+        assert lines["NSR (Bank + similarity)"].get_linewidth() > lines["Fresh (memoryless)"].get_linewidth()
+        assert "n = " in fig._suptitle.get_text() and "95% t interval" in fig._suptitle.get_text()
+        assert all(len([ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]) <= 9
+                   for ax in fig.axes)  # at most 8 strategies (+ the Theorem-1 line)
+    assert "held out" in regret._suptitle.get_text()

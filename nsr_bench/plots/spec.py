@@ -1,0 +1,146 @@
+"""The figure spec (``nsr_bench/plots/spec.yaml`` by default, ``nsr-bench figures --spec FILE``): which
+strategies the headline figures show, their display names, one fixed colour each, and the reference.
+
+An entry's key is a selector. ``nsr`` selects the cells of strategy ``nsr`` whose parameters that vary
+among the stored cells of ``nsr`` sit at the strategy spec's defaults (and per-scenario ``best``);
+``nsr[bank=false]`` pins ``bank`` as well. A cell takes the most specific entry that selects it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from nsr_bench.config import SpecError, Strict, load_yaml, parse_selector, validate
+
+DEFAULT = Path(__file__).with_name("spec.yaml")
+MAX_LINES = 8
+FALLBACK = ("#17becf", "#e377c2", "#aec7e8", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#dbdb8d")
+
+
+class Entry(Strict):
+    name: str = Field(description="the name printed in legends and tables")
+    colour: str = Field(description="a matplotlib colour, the same in every figure")
+
+
+class FigureSpec(Strict):
+    reference: str = Field(description="the entry drawn thicker and compared with")
+    strategies: dict[str, Entry] = Field(min_length=1, description="selector -> entry, legend order")
+
+    def selectors(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(key, strategy name, pinned parameters) per entry."""
+        return [(key, *parse_selector(key)) for key in self.strategies]
+
+    def entry(self, key: str) -> Entry:
+        return self.strategies[key]
+
+    def reference_name(self) -> str:
+        return self.strategies[self.reference].name
+
+
+def load_spec(path: str | Path | None = None) -> FigureSpec:
+    """The figure spec in ``path`` (default: the shipped one), checked: at most :data:`MAX_LINES`
+    entries, registered strategy names, matplotlib colours, the reference among the entries."""
+    import matplotlib.colors
+
+    from nsr_bench import registry
+
+    where = str(path or DEFAULT)
+    spec = validate(FigureSpec, load_yaml(path or DEFAULT), where)
+    if len(spec.strategies) > MAX_LINES:
+        raise SpecError(f"{where}: {len(spec.strategies)} strategies, at most {MAX_LINES} lines fit a panel; "
+                        "move the others to a second spec (or show them in the ablation figures)")
+    known = registry.strategies()
+    for key, name, _ in spec.selectors():
+        if name not in known:
+            raise SpecError(f"{where}: strategies.{key}: unknown strategy {name!r}; "
+                            f"name one of `nsr-bench list`: {', '.join(sorted(known))}")
+        if not matplotlib.colors.is_color_like(spec.strategies[key].colour):
+            raise SpecError(f"{where}: strategies.{key}.colour {spec.strategies[key].colour!r} is not a colour; "
+                            "give a name (red) or hex (#d62728)")
+    if spec.reference not in spec.strategies:
+        raise SpecError(f"{where}: reference {spec.reference!r} is not one of strategies "
+                        f"({', '.join(spec.strategies)})")
+    return spec
+
+
+@lru_cache(maxsize=1)
+def default_spec() -> FigureSpec:
+    return load_spec()
+
+
+def _parts(label: str) -> tuple[str, dict[str, Any]]:
+    """A selector (``nsr[bank=false]``) or a matrix label (``strategy="nsr",bank=false``) as (name, params)."""
+    if "=" in label and "[" not in label:
+        params = parse_selector(f"x[{label}]")[1]
+        return str(params.pop("strategy", "")), params
+    return parse_selector(label)
+
+
+def _entry_of(label: str, spec: FigureSpec) -> tuple[Entry | None, dict[str, Any]]:
+    """The entry with the label's strategy and parameters, else its strategy's plain entry with the
+    parameters it does not pin; (None, {}) when no entry has the strategy."""
+    name, params = _parts(label)
+    plain = None
+    for key, entry_name, pinned in spec.selectors():
+        if entry_name == name and pinned == params:
+            return spec.entry(key), {}
+        if entry_name == name and not pinned:
+            plain = spec.entry(key)
+    return plain, params if plain else {}
+
+
+def display_name(label: str, spec: FigureSpec | None = None) -> str:
+    """The printed name of a strategy label (``nsr`` -> ``NSR (Bank + similarity)``; ``nsr[cap=5]`` ->
+    ``NSR (Bank + similarity) [cap=5]``); a label no entry knows stays as it is."""
+    entry, extra = _entry_of(label, spec or default_spec())
+    if entry is None:
+        return label
+    return entry.name + (" [" + ",".join(f"{k}={v}" for k, v in extra.items()) + "]" if extra else "")
+
+
+def colour(label: str, spec: FigureSpec | None = None) -> str:
+    """The fixed colour of a strategy label: its entry's, else one derived from the label (stable)."""
+    entry, _ = _entry_of(label, spec or default_spec())
+    return entry.colour if entry else FALLBACK[zlib.crc32(label.encode()) % len(FALLBACK)]
+
+
+def select(cells, spec: FigureSpec) -> tuple[list[str | None], list[str]]:
+    """Per row of the ``cells`` frame (``strategy``, ``scenario``, ``param.*``, ``label`` columns): the
+    display name of the entry that selects it (None if none), and the labels no entry selects."""
+    names, left_out = [], []
+    keep = {key: at_defaults(cells, pinned) & (cells["strategy"] == name)
+            for key, name, pinned in spec.selectors()}
+    for i, (_, row) in enumerate(cells.iterrows()):
+        matching = [key for key, mask in keep.items() if mask.iloc[i]]
+        chosen = max(matching, key=lambda k: len(parse_selector(k)[1]), default=None)
+        names.append(spec.entry(chosen).name if chosen else None)
+        if chosen is None and row["label"] not in left_out:
+            left_out.append(row["label"])
+    return names, left_out
+
+
+def at_defaults(cells, pinned: dict[str, Any] | None = None, free: tuple[str, ...] = ()):
+    """Boolean mask over ``cells``: parameters ``pinned`` hold their values, and every other parameter
+    that varies among a strategy's cells (but those in ``free``) sits at the strategy spec's default (and
+    per-scenario ``best``). So an ablation matrix's variants do not pool with the default cells."""
+    import pandas as pd
+
+    from nsr_bench import registry
+
+    known = registry.strategies()
+    pinned = pinned or {}
+    params = [c for c in cells.columns if c.startswith("param.")]
+    mask = pd.Series(True, index=cells.index)
+    for strategy, g in cells.groupby("strategy"):
+        st = known.get(strategy)
+        varying = [c.removeprefix("param.") for c in params if g[c].astype(str).nunique() > 1]
+        for i, row in g.iterrows():
+            defaults = {**st.defaults, **st.best.get(row["scenario"], {})} if st else {}
+            wanted = {**{k: defaults[k] for k in varying if k in defaults and k not in free}, **pinned}
+            mask[i] = all(row.get(f"param.{k}") == v for k, v in wanted.items())
+    return mask

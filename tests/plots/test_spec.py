@@ -1,0 +1,46 @@
+import pandas as pd
+import pytest
+
+from nsr_bench.config import SpecError
+from nsr_bench.plots.spec import MAX_LINES, colour, display_name, load_spec, select
+
+
+def write(tmp_path, body: str):
+    path = tmp_path / "spec.yaml"
+    path.write_text(body)
+    return path
+
+
+def test_the_shipped_spec_names_and_colours_labels():
+    spec = load_spec()
+    assert display_name("nsr") == "NSR (Bank + similarity)"
+    assert display_name("nsr[cap=5]") == "NSR (Bank + similarity) [cap=5]"
+    assert display_name('strategy="carry",bank=false') == "Carry (memoryless) [bank=False]"
+    assert display_name("ewc_task") == "ewc_task"  # no entry: the label itself
+    assert colour("nsr") == spec.strategies["nsr"].colour == colour('strategy="nsr",bank=true')
+    assert colour("ewc_task") == colour("ewc_task") and colour("ewc_task").startswith("#")
+    assert len(spec.strategies) <= MAX_LINES and spec.reference in spec.strategies
+
+
+def test_a_pinned_entry_wins_and_other_parameters_must_sit_at_their_defaults(tmp_path):
+    spec = load_spec(write(tmp_path, "reference: nsr\nstrategies:\n  nsr: {name: NSR, colour: red}\n"
+                                     "  nsr[cap=1]: {name: NSR K=1, colour: blue}\n"
+                                     "  fresh: {name: Fresh, colour: grey}\n"))
+    cells = pd.DataFrame({"strategy": ["nsr", "nsr", "nsr", "fresh", "carry"],
+                          "scenario": ["digits_cyclic"] * 5, "param.cap": [50, 1, 7, None, None],
+                          "label": ["nsr[cap=50]", "nsr[cap=1]", "nsr[cap=7]", "fresh", "carry"]})
+    names, left_out = select(cells, spec)
+    assert names == ["NSR", "NSR K=1", None, "Fresh", None]
+    assert left_out == ["nsr[cap=7]", "carry"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("reference: nsr\nstrategies:\n  nsrr: {name: X, colour: red}\n", "unknown strategy 'nsrr'"),
+    ("reference: nsr\nstrategies:\n  nsr: {name: X, colour: notacolour}\n", "is not a colour"),
+    ("reference: carry\nstrategies:\n  nsr: {name: X, colour: red}\n", "reference 'carry' is not one of"),
+    ("reference: nsr\nstrategies:\n" + "".join(f"  nsr[rank={r}]: {{name: R{r}, colour: red}}\n"
+                                                for r in range(9)), "at most 8 lines"),
+])
+def test_bad_specs_say_what_to_fix(tmp_path, body, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec(write(tmp_path, body))
