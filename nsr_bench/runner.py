@@ -166,7 +166,7 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
     from nsr_bench.models.adapter_net import AdapterNet
-    from nsr_bench.plugins.reporting import EVALUATION_MODES, adapted_modules, collect
+    from nsr_bench.plugins.reporting import EVALUATION_MODES, adapted_modules, collect, modes_differ
     from nsr_bench.scenarios.feature_cache import apply_feature_cache
     from nsr_bench.scenarios.targets import dedicated_targets
     from nsr_bench.training.template import TensorTemplate
@@ -196,7 +196,12 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
         data_order=context.streams.torch("data_order"))
     bm = scenario.benchmark()
 
+    shared = not modes_differ(plugins)  # then one pass gives every mode's row
+
     def evaluate() -> None:
+        if shared:
+            strategy.eval(bm.test_stream, num_workers=0, mode="oracle", record=EVALUATION_MODES)
+            return
         for mode in EVALUATION_MODES:
             strategy.eval(bm.test_stream, num_workers=0, mode=mode)
 

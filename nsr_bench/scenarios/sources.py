@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir
+from nsr_bench.cache import cache_dir, locked
 from nsr_bench.config import SpecError
 
 
@@ -63,24 +63,28 @@ def _extract(root: Path, archive: str, folder: str) -> Path:
     stat = src.stat()  # one extraction per archive file: its path, size and modification time
     identity = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     target = cache_dir() / "data" / f"{archive.removesuffix('.tar.gz')}-{identity}"
-    if not (target / folder).is_dir():
-        tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-        try:
-            with tarfile.open(src) as tar:
-                tar.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
-                            "(check it with sha256sum -c SHA256SUMS)") from None
-        if not (tmp / folder).is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # a concurrent process finished first
-            shutil.rmtree(tmp)
-        else:
-            tmp.replace(target)
+    with locked(target):  # one extraction per machine: concurrent processes wait for it, then read
+        if not (target / folder).is_dir():
+            _extract_into(src, target, folder)
     return target
+
+
+def _extract_into(src: Path, target: Path, folder: str) -> None:
+    """Extract ``src`` through a temporary folder renamed to ``target`` (a killed extraction leaves no
+    half-filled ``target``)."""
+    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    try:
+        with tarfile.open(src) as tar:
+            tar.extractall(tmp, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
+                        "(check it with sha256sum -c SHA256SUMS)") from None
+    if not (tmp / folder).is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete leftover of an older layout
+    tmp.replace(target)
 
 
 def _subsample(labels: np.ndarray, per_class: int | None, rng: np.random.Generator) -> np.ndarray:
