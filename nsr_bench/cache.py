@@ -17,13 +17,13 @@ def cache_dir() -> Path:
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive inter-process lock on ``path`` (the file ``<path>.lock``) for the block: one
+    """Hold an exclusive inter-process lock on ``path`` (the hidden file ``.<name>.lock`` beside it): one
     process fills a cache entry (an extracted archive, a pre-trained backbone) while the others wait and
     then read it, instead of every parallel worker paying for it."""
     from filelock import FileLock
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{path}.lock"):
+    with FileLock(path.with_name(f".{path.name}.lock")):
         yield
 
 
