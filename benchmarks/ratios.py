@@ -1,16 +1,20 @@
 """Measure the performance targets as ratios in one run on this machine, and print a table.
 
-    python benchmarks/ratios.py [training|bank|cli|cache ...] [--real]
+    python benchmarks/ratios.py [training|bank|cli|cache|cell ...] [--real] [--json]
 
 Each timed function runs ``REPEATS`` times, interleaved, after one warm-up; the median is used.
 The feature-cache factor times the default cells with ``NSR_FEATURE_CACHE=0`` against a warm cache,
 on the default targets and with adapters only in the last layer; ``--real`` adds the reduced
-ResNet-18 on cyclic Split-CIFAR-10 (needs ``NSR_DATA_ROOT``).
+ResNet-18 on cyclic Split-CIFAR-10 (needs ``NSR_DATA_ROOT``). ``cell`` times whole cells of ``carry`` and
+``nsr`` (the default digits cells, or with ``--real`` the default cyclic Split-CIFAR-10 cells) against their
+bare-PyTorch reference (:mod:`benchmarks.bare_cell`), interleaved; ``--json`` prints only that, as
+``{strategy: {"ratio", "ours_s", "bare_s"}}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -108,18 +112,61 @@ def feature_cache(real: bool) -> None:
         print(f"feature cache, {label}: {off:.2f} s -> {on:.2f} s, factor {off / on:.2f}  (target >= 3)")
 
 
+CELL_REFERENCES = {"carry": {"bank": False, "distill_lambda": 0.0}, "nsr": {"bank": True, "distill_lambda": 1.0}}
+"""The strategies the cell ratio covers, and how their bare reference runs."""
+
+
+def cell_ratios(real: bool, repeats: int = 1) -> dict[str, dict[str, float]]:
+    """Our whole cell vs its bare-PyTorch reference, per strategy, interleaved ``repeats`` times (medians);
+    caches (data, backbone, targets, features) are warmed first and nothing is stored."""
+    from benchmarks.bare_cell import bare_cell
+    from nsr_bench.runner import execute_cell, resolve_cell
+
+    scenario = "split_cifar10_cyclic" if real else "digits_cyclic"
+    cells = {name: resolve_cell(scenario, name, 0, "cpu") for name in CELL_REFERENCES}
+    execute_cell(cells["carry"])  # warms every cache both sides read
+    times: dict[str, dict[str, list[float]]] = {n: {"ours": [], "bare": []} for n in cells}
+    for _ in range(repeats):
+        for name, cell in cells.items():
+            times[name]["ours"].append(timed(lambda c=cell: execute_cell(c), 1))
+            with torch.random.fork_rng():
+                times[name]["bare"].append(timed(lambda c=cell, n=name: bare_cell(c, **CELL_REFERENCES[n]), 1))
+    result = {}
+    for name, t in times.items():
+        ours, bare = statistics.median(t["ours"]), statistics.median(t["bare"])
+        result[name] = {"ratio": round(ours / bare, 3), "ours_s": round(ours, 2), "bare_s": round(bare, 2)}
+    return result
+
+
+def cell(real: bool, as_json: bool = False) -> None:
+    result = cell_ratios(real)
+    if as_json:
+        print(json.dumps(result))
+        return
+    for name, r in result.items():
+        goal = {"carry": 1.3, "nsr": 1.4}[name]
+        print(f"cell {name} ({'Split-CIFAR-10' if real else 'digits'}): ours {r['ours_s']:.2f} s, bare PyTorch "
+              f"{r['bare_s']:.2f} s, ratio {r['ratio']:.2f}  (target <= {goal})")
+
+
 SECTIONS = {"training": training, "bank": bank_and_svd, "cli": cli}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "cache"], help="default: all")
-    parser.add_argument("--real", action="store_true", help="add the ResNet-18 real-data cache setting")
+    parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "cache", "cell"], help="default: all")
+    parser.add_argument("--real", action="store_true", help="real data: the ResNet-18 cache setting, the "
+                        "Split-CIFAR-10 cells")
+    parser.add_argument("--json", action="store_true", help="print the cell ratios as JSON (cell only)")
     args = parser.parse_args()
-    chosen = args.sections or [*SECTIONS, "cache"]
+    chosen = args.sections or [*SECTIONS, "cache", "cell"]
+    if args.json and chosen != ["cell"]:
+        parser.error("--json prints the cell ratios only: use `ratios.py cell [--real] --json`")
     for name in chosen:
         if name == "cache":
             feature_cache(args.real)
+        elif name == "cell":
+            cell(args.real, args.json)
         else:
             SECTIONS[name]()
 

@@ -130,6 +130,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from nsr_bench.scenarios.sources import data_root, source_status
 
     use_data_root(args.data_root)
+    if args.prepare is not None:
+        return prepare_data(args)
     root = data_root()
     print(f"data root: {root if root else '(none: pass --data-root or set NSR_DATA_ROOT)'}")
     status = {}
@@ -140,6 +142,26 @@ def cmd_data(args: argparse.Namespace) -> int:
     for src, problem in sorted(status.items()):
         if problem:
             print(f"\n{src}: {problem}")
+    return 0
+
+
+def prepare_data(args: argparse.Namespace) -> int:
+    """``data --prepare``: extract the archives and pre-train the backbones of the named scenarios (default:
+    every scenario whose data is here) for ``matrix -j JOBS``'s per-worker thread count."""
+    import torch
+
+    from nsr_bench import registry
+    from nsr_bench.matrix import worker_threads
+    from nsr_bench.scenarios.prepare import prepare
+    from nsr_bench.scenarios.sources import data_root, source_status
+
+    names = args.prepare or [name for name, spec in sorted(registry.scenarios().items())
+                             if not any(source_status(src, data_root()) for src in spec.sources())]
+    threads = worker_threads(args.jobs) or torch.get_num_threads()
+    for name in names:
+        done = prepare(name, threads, args.device)
+        state = "already cached" if done["backbone_cached"] else "pre-trained"
+        print(f"  {name}: ready for {threads} thread(s) per cell in {done['seconds']:.1f} s (backbone {state})")
     return 0
 
 
@@ -476,7 +498,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
     run.set_defaults(func=cmd_run)
     data = sub.add_parser("data", help="list every scenario with whether its data is available here",
-                          parents=[shared("data_root")])
+                          parents=[shared("data_root", "device", device="cpu")])
+    data.add_argument("--prepare", nargs="*", metavar="SCENARIO", help="extract archives and pre-train the "
+                      "backbones of these scenarios (selectors; default: every one whose data is here) ahead "
+                      "of a matrix")
+    data.add_argument("-j", "--jobs", type=int, default=1, help="prepare for `matrix -j JOBS` (its per-worker "
+                      "thread count: the backbone cache is per thread count; default 1)")
     data.set_defaults(func=cmd_data)
     mat = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably",
                          parents=[shared("results", "device", "data_root", "json", "untuned", device="cpu")])

@@ -199,7 +199,7 @@ def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list):
 def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
-    from nsr_bench.plugins.reporting import EVALUATION_MODES, collect
+    from nsr_bench.plugins.reporting import EVALUATION_MODES, collect, modes_differ
     from nsr_bench.scenarios.targets import dedicated_targets
 
     started = time.perf_counter()
@@ -214,7 +214,12 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     strategy = training_loop(cell, model, context, [*plugins, FiniteLossGuard(), recorder, *extra_plugins])
     bm = scenario.benchmark()
 
+    shared = not modes_differ(plugins)  # then one pass gives every mode's row
+
     def evaluate() -> None:
+        if shared:
+            strategy.eval(bm.test_stream, num_workers=0, mode="oracle", record=EVALUATION_MODES)
+            return
         for mode in EVALUATION_MODES:
             strategy.eval(bm.test_stream, num_workers=0, mode=mode)
 

@@ -81,6 +81,17 @@ def test_bad_input_gets_one_clear_message(args, message, capsys, tmp_path):
     assert not (tmp_path / "nsr.db").exists()
 
 
+def test_data_prepare_pretrains_once_for_the_workers_thread_count(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NSR_CACHE_DIR", str(tmp_path / "cache"))
+    selector = "digits_cyclic[tasks=2,cycles=1,pretrain_epochs=1]"
+    assert main(["data", "--prepare", selector, "-j", "2"]) == 0
+    assert "pre-trained" in capsys.readouterr().out
+    (backbone,) = (tmp_path / "cache" / "backbones").glob("*.safetensors")
+    assert main(["data", "--prepare", selector, "-j", "2"]) == 0
+    assert "already cached" in capsys.readouterr().out
+    assert list((tmp_path / "cache" / "backbones").glob("*.safetensors")) == [backbone]
+
+
 def test_seed_lists_and_ranges():
     assert parse_seeds("0,1,2") == parse_seeds("0-2") == [0, 1, 2]
     assert parse_seeds("5") == [5]

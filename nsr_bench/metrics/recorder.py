@@ -3,10 +3,12 @@
 Rows of the accuracy matrix come from ``strategy.eval(test_stream, mode=...)`` (one row per call, per
 evaluation mode, one column per distinct task): in ``oracle`` mode predictions are restricted to the
 sample's task (the model's task-masked head); in ``agnostic`` mode they are the argmax over whatever
-the strategy outputs. Recovery curves are measured inside training on the current task's validation
-split (``curve_sets``: carved from its training data, so that curves and the targets they are compared
-with never touch the test set), at interval 0 (after allocation, before any update) and every
-``eval_every`` optimizer steps, task-masked. Training time and samples are counted with the curve
+the strategy outputs. ``strategy.eval(..., mode="oracle", record=("oracle", "agnostic"))`` records
+both rows from one pass, which is right when no plugin changes the outputs by mode (the runner asks
+:func:`~nsr_bench.plugins.reporting.modes_differ`). Recovery curves are measured inside training on the
+current task's validation split (``curve_sets``: carved from its training data, so that curves and the
+targets they are compared with never touch the test set), at interval 0 (after allocation, before any
+update) and every ``eval_every`` optimizer steps, task-masked. Training time and samples are counted with the curve
 evaluations excluded.
 """
 
@@ -44,7 +46,7 @@ class AccuracyRecorder(SupervisedPlugin):
         self.curves: list[Curve] = []
         self.train_seconds = 0.0
         self.train_samples = 0
-        self._counts: dict[int, list[int]] = {}
+        self._counts: dict[str, dict[int, list[int]]] = {}
         self._step = 0
         self._started = 0.0
 
@@ -52,22 +54,27 @@ class AccuracyRecorder(SupervisedPlugin):
     def before_eval(self, strategy, **kwargs):
         self._counts = {}
 
-    def after_eval_iteration(self, strategy, mode: str = "oracle", **kwargs):
+    def after_eval_iteration(self, strategy, mode: str = "oracle", record: tuple[str, ...] | None = None,
+                             **kwargs):
         task = int(strategy.experience.task_label)
-        logits = strategy.mb_output
-        if mode == "oracle":
-            logits = strategy.model.head.mask_task(logits, task)
-        hits = int((logits.argmax(1) == strategy.mb_y).sum())
-        counts = self._counts.setdefault(task, [0, 0])
-        counts[0] += hits
-        counts[1] += len(strategy.mb_y)
+        for recorded in record or (mode,):
+            logits = strategy.mb_output
+            if recorded == "oracle":
+                logits = strategy.model.head.mask_task(logits, task)
+            hits = int((logits.argmax(1) == strategy.mb_y).sum())
+            counts = self._counts.setdefault(recorded, {}).setdefault(task, [0, 0])
+            counts[0] += hits
+            counts[1] += len(strategy.mb_y)
 
-    def after_eval(self, strategy, mode: str = "oracle", split: str = "test", **kwargs):
-        """One row of R (``split="val"``: of the validation matrix, kept apart under ``"val/<mode>"``)."""
-        row = [float("nan")] * len(self.test_sets)
-        for task, (hits, total) in self._counts.items():
-            row[task] = hits / total
-        self.rows.setdefault(mode if split == "test" else f"{split}/{mode}", []).append(row)
+    def after_eval(self, strategy, mode: str = "oracle", split: str = "test",
+                   record: tuple[str, ...] | None = None, **kwargs):
+        """One row of R per recorded mode (``split="val"``: of the validation matrix, kept apart under
+        ``"val/<mode>"``)."""
+        for recorded in record or (mode,):
+            row = [float("nan")] * len(self.test_sets)
+            for task, (hits, total) in self._counts.get(recorded, {}).items():
+                row[task] = hits / total
+            self.rows.setdefault(recorded if split == "test" else f"{split}/{recorded}", []).append(row)
 
     def matrix(self, mode: str = "oracle") -> np.ndarray:
         return np.asarray(self.rows[mode], dtype=float)

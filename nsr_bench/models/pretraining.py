@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir, save_atomic
+from nsr_bench.cache import cache_dir, locked, save_atomic
 from nsr_bench.models.architectures import make_backbone
 from nsr_bench.models.weights import load_weights
 from nsr_bench.training.inference import batched, evaluating
@@ -73,20 +73,20 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
         recipe["cpu_threads"] = torch.get_num_threads()
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / "backbones" / f"{arch}-{key}.safetensors"
-    if path.is_file():
-        state = load_file(str(path))
-        reference = state.pop("reference_mean")
-        net.load_state_dict(state)
-        cached = True
-    else:
-        with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
-            torch.manual_seed(seed)
-            net = make_backbone(arch, in_channels, image_size, width).to(device)
-            x_dev = x_pretrain.to(device)
-            pretrain_rotation(net, x_dev, epochs, seed)
-            with evaluating(net):
-                reference = batched(net, x_dev).mean(0).cpu()
-            net.cpu()
-        save_atomic({**net.state_dict(), "reference_mean": reference}, path, {"recipe": json.dumps(recipe)})
-        cached = False
+    with locked(path):  # parallel workers wait for one pre-training, then read its file
+        cached = path.is_file()
+        if cached:
+            state = load_file(str(path))
+            reference = state.pop("reference_mean")
+            net.load_state_dict(state)
+        else:
+            with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
+                torch.manual_seed(seed)
+                net = make_backbone(arch, in_channels, image_size, width).to(device)
+                x_dev = x_pretrain.to(device)
+                pretrain_rotation(net, x_dev, epochs, seed)
+                with evaluating(net):
+                    reference = batched(net, x_dev).mean(0).cpu()
+                net.cpu()
+            save_atomic({**net.state_dict(), "reference_mean": reference}, path, {"recipe": json.dumps(recipe)})
     return net.eval(), reference, {**recipe, "cache_key": key, "loaded_from_cache": cached}

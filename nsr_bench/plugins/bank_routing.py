@@ -21,6 +21,7 @@ from nsr_bench.nsr.adapters import ActiveAdapter, State
 from nsr_bench.nsr.bank import TaskKnowledgeBank
 from nsr_bench.nsr.embed import sample_embeddings, task_embedding
 from nsr_bench.plugins.reporting import PluginReport
+from nsr_bench.training.loader import TensorBatchLoader
 
 ROUTING = ("sample", "batch")
 
@@ -47,6 +48,7 @@ class BankRouting(SupervisedPlugin):
         self._active: State | None = None
         self._loaded: int | None = None
         self._evicted_task = False
+        self._keys: dict[int, tuple[Tensor, Tensor]] = {}
 
     def report(self) -> PluginReport:
         """``task_id_acc``: the share of test samples of the last agnostic evaluation routed to an entry last
@@ -54,6 +56,9 @@ class BankRouting(SupervisedPlugin):
         return PluginReport(summary={"task_id_acc": self.hits / self.routed if self.routed else None,
                                      "routing": self.routing,
                                      "evicted_task_eval": "nearest stored adapter per sample, task id known"})
+
+    def routes_by_mode(self) -> bool:
+        return True
 
     def before_eval(self, strategy, mode: str = "oracle", **kwargs):
         if mode == "agnostic":  # task_id_acc describes the last agnostic evaluation
@@ -115,7 +120,7 @@ class BankRouting(SupervisedPlugin):
         """Outputs with each sample routed to its nearest entry (classified among that entry's classes when
         ``restrict``); counts the routing when it is the agnostic evaluation."""
         x, head = strategy.mb_x, strategy.model.head
-        routed = self.bank.nearest(sample_embeddings(strategy.model, x, self.reference))
+        routed = self.bank.nearest(self._embeddings(strategy))
         output = torch.empty_like(strategy.mb_output)
         owners = torch.tensor(routed, device=x.device)
         for entry_id in sorted(set(routed)):
@@ -126,6 +131,16 @@ class BankRouting(SupervisedPlugin):
         if restrict:
             self._count(routed, int(strategy.experience.task_label))
         return output
+
+    def _embeddings(self, strategy) -> Tensor:
+        """The batch's routing keys. They are frozen features, the same at every evaluation of a cell, so a
+        tensor loader's whole set is embedded once and looked up by sample index."""
+        loader = strategy.dataloader
+        if not isinstance(loader, TensorBatchLoader) or loader.indices is None:
+            return sample_embeddings(strategy.model, strategy.mb_x, self.reference)
+        if id(loader.x) not in self._keys:  # the set is held with its keys, so its id is never reused
+            self._keys[id(loader.x)] = loader.x, sample_embeddings(strategy.model, loader.x, self.reference)
+        return self._keys[id(loader.x)][1][loader.indices.cpu()]
 
     def _count(self, routed: list[int], task: int) -> None:
         self.routed += len(routed)

@@ -15,7 +15,8 @@ from torch import Tensor
 
 EVALUATION_MODES = ("oracle", "agnostic")
 """Every evaluation runs once per mode, passed to every hook as ``mode``: ``oracle`` knows the task id of
-each test sample; ``agnostic`` does not (class-incremental, or whatever routing a strategy does)."""
+each test sample; ``agnostic`` does not (class-incremental, or whatever routing a strategy does). When no
+plugin changes the model's outputs by mode (:func:`modes_differ`), one pass gives every mode's row."""
 
 
 @dataclass
@@ -73,6 +74,17 @@ class Reporting(Protocol):
 class Adapting(Protocol):
     def adapted_modules(self) -> list[str]:
         """Names (relative to the model) of the modules this plugin changes during training."""
+
+
+@runtime_checkable
+class Routing(Protocol):
+    def routes_by_mode(self) -> bool:
+        """True if this plugin makes the model's evaluation outputs depend on the evaluation mode."""
+
+
+def modes_differ(plugins: list) -> bool:
+    """Whether any plugin's evaluation outputs depend on the mode (else the modes share one forward pass)."""
+    return any(p.routes_by_mode() for p in plugins if isinstance(p, Routing))
 
 
 def adapted_modules(plugins: list) -> set[str]:

@@ -110,12 +110,16 @@ def split_classes(classes: list[int], num_tasks: int, per_task: int) -> list[lis
     return [sorted(classes[i * per_task:(i + 1) * per_task]) for i in range(num_tasks)]
 
 
-def carve_validation(x: Tensor, y: Tensor, fraction: float,
-                     rng: np.random.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def carve_validation(x: Tensor, y: Tensor, fraction: float, rng: np.random.Generator,
+                     per_class: int | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``(x_pool, y_pool, x_val, y_val)``: a stratified ``fraction`` of every class (at least one sample)
-    carved out of the training data for validation."""
+    carved out of the training data for validation, of which the first ``per_class`` (all if None) of the
+    same seeded permutation are kept: the evaluation subset. The pool and every later draw of ``rng`` do
+    not depend on ``per_class``."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {fraction}")
+    if per_class is not None and per_class < 1:
+        raise ValueError(f"val_per_class must be >= 1 (or null for the whole split), got {per_class}")
     pool, val = [], []
     labels = y.numpy()
     for c in np.unique(labels):
@@ -124,7 +128,7 @@ def carve_validation(x: Tensor, y: Tensor, fraction: float,
         if n >= len(idx):
             raise ValueError(f"class {int(c)} has {len(idx)} training samples: too few to carve a "
                              "validation split; raise samples_per_class")
-        val.append(idx[:n])
+        val.append(idx[:n][:per_class])
         pool.append(idx[n:])
     p, v = (torch.from_numpy(np.sort(np.concatenate(a))) for a in (pool, val))
     return x[p], y[p], x[v], y[v]
@@ -140,6 +144,7 @@ class StreamSpec:
     per_class: int | None = None
     drift_strength: float = 0.5
     val_fraction: float = 0.2
+    val_per_class: int | None = None
 
 
 def assemble(name: str, tasks: list[Task], num_classes: int, stream: StreamSpec, rng: np.random.Generator,
@@ -153,7 +158,7 @@ def assemble(name: str, tasks: list[Task], num_classes: int, stream: StreamSpec,
     train_data = [next(draws[t]) for t in order]
     info = {**info, "recurrence": stream.recurrence, "per_class_per_occurrence": stream.per_class,
             "drift_strength": stream.drift_strength if stream.recurrence == "drift" else None,
-            "val_fraction": stream.val_fraction, "order": order,
+            "val_fraction": stream.val_fraction, "val_per_class": stream.val_per_class, "order": order,
             "n_train_per_experience": [len(y) for _, y in train_data],
             "n_val": int(sum(len(t.y_val) for t in tasks))}
     return Scenario(name, tasks, order, recurrence, num_classes, info, backbone, reference, train_data)

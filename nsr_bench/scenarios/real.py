@@ -64,20 +64,22 @@ def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Te
 
 
 def _task(j: int, classes: list[int], x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor,
-          y_test: torch.Tensor, val_fraction: float, rng: np.random.Generator) -> Task:
-    x_pool, y_pool, x_val, y_val = carve_validation(x, y, val_fraction, rng)
+          y_test: torch.Tensor, stream: StreamSpec, rng: np.random.Generator) -> Task:
+    x_pool, y_pool, x_val, y_val = carve_validation(x, y, stream.val_fraction, rng, stream.val_per_class)
     return Task(j, classes, x_pool, y_pool, x_test, y_test, x_val, y_val)
 
 
 def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int = 2, cycles: int = 3,
                  shuffle: bool = False, recurrence: str = "resample", samples_per_class: int | None = 200,
-                 drift_strength: float = 0.5, val_fraction: float = 0.2, test_per_class: int | None = 100,
+                 drift_strength: float = 0.5, val_fraction: float = 0.2, val_per_class: int | None = None,
+                 test_per_class: int | None = 100,
                  image_size: int = 32, channels: int | None = None, backbone: str = "small_cnn",
                  width: int | None = None, pretrain_fraction: float = 0.2, pretrain_epochs: int = 15,
                  weights: str | None = None, split_seed: int | None = None, backbone_seed: int = 0, *,
                  seed: int = 0, device: str = "cpu") -> Scenario:
     """Cyclic Split-``source``: disjoint groups of ``classes_per_task`` classes, ``cycles`` cycles."""
-    stream = StreamSpec(cycles, shuffle, recurrence, samples_per_class, drift_strength, val_fraction)
+    stream = StreamSpec(cycles, shuffle, recurrence, samples_per_class, drift_strength, val_fraction,
+                        val_per_class)
     train, test = _load_pair(source, stream, test_per_class, image_size, channels, pretrain_fraction,
                              backbone_seed)
     train, x_pre = _hold_out(train, pretrain_fraction, np.random.default_rng(backbone_seed))
@@ -88,7 +90,7 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
         tr, te = np.isin(train.y, classes), np.isin(test.y, classes)
         if not tr.any() or not te.any():
             raise DataError(f"{source}: no images of classes {classes} in the train or test split")
-        task_list.append(_task(j, classes, train.x[tr], train.y[tr], test.x[te], test.y[te], val_fraction, rng))
+        task_list.append(_task(j, classes, train.x[tr], train.y[tr], test.x[te], test.y[te], stream, rng))
     info = {"source": source, "samples_per_class": samples_per_class, "test_per_class": test_per_class,
             "image_size": image_size, "channels": int(train.x.shape[1]), "classes": groups,
             "split_seed": seed if split_seed is None else split_seed}
@@ -101,7 +103,8 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
 
 def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: bool = False,
                   recurrence: str = "resample", samples_per_class: int | None = 100, drift_strength: float = 0.5,
-                  val_fraction: float = 0.2, test_per_class: int | None = 50, image_size: int = 32,
+                  val_fraction: float = 0.2, val_per_class: int | None = None, test_per_class: int | None = 50,
+                  image_size: int = 32,
                   channels: int = 3, backbone: str = "small_cnn", width: int | None = None,
                   pretrain_fraction: float = 0.2, pretrain_epochs: int = 15, weights: str | None = None,
                   split_seed: int | None = None, backbone_seed: int = 0, *, seed: int = 0,
@@ -113,7 +116,8 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
     collide. Default domains: the original 5-Datasets.
     """
     domains = domains or [{"source": s} for s in FIVE_DATASETS]
-    stream = StreamSpec(cycles, shuffle, recurrence, samples_per_class, drift_strength, val_fraction)
+    stream = StreamSpec(cycles, shuffle, recurrence, samples_per_class, drift_strength, val_fraction,
+                        val_per_class)
     fixed = np.random.default_rng(backbone_seed)
     rng = np.random.default_rng(seed if split_seed is None else split_seed)
     task_list, held, offset = [], [], 0
@@ -134,7 +138,7 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
         remap[classes] = torch.arange(offset, offset + len(classes))
         te = np.isin(test.y, classes)
         task_list.append(_task(j, list(range(offset, offset + len(classes))), train.x, remap[train.y],
-                               test.x[te], remap[test.y[te]], val_fraction, rng))
+                               test.x[te], remap[test.y[te]], stream, rng))
         offset += len(classes)
     names = "+".join(d["source"] for d in domains)
     info = {"domains": domains, "samples_per_class": samples_per_class, "test_per_class": test_per_class,

@@ -1,11 +1,12 @@
 """Datasets as in-memory tensors, read with torchvision's own loaders from a local data root.
 
 Nothing is downloaded: the root comes from ``--data-root`` or ``NSR_DATA_ROOT``. Archives shipped
-as ``.tar.gz`` (CIFAR-10 as JPEG folders, GTSRB at 32x32) are extracted once into
-``$NSR_CACHE_DIR/data``. Images become float tensors in [0, 1], shaped (N, C, H, W), resized and
-converted to the requested channels; ``samples_per_class`` subsamples before decoding, so CPU runs
-only decode what they use. A missing or damaged dataset raises :class:`DataError` saying what is
-missing and how to provide it.
+as ``.tar.gz`` are prepared once per machine into ``$NSR_CACHE_DIR/data`` under a file lock (parallel
+workers wait for one preparation): CIFAR-10's JPEGs are decoded in one pass into a uint8 array per split
+(read memory-mapped by index, so a cell decodes nothing), GTSRB is extracted. Images become float tensors
+in [0, 1], shaped (N, C, H, W), resized and converted to the requested channels; ``samples_per_class``
+subsamples before decoding, so CPU runs only decode what they use. A missing or damaged dataset raises
+:class:`DataError` saying what is missing and how to provide it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir
+from nsr_bench.cache import cache_dir, locked
 from nsr_bench.config import SpecError
 
 
@@ -52,35 +53,94 @@ def _need_root(root: Path | None, name: str) -> Path:
     return root
 
 
-def _extract(root: Path, archive: str, folder: str) -> Path:
-    """``root/folder`` if present, else ``archive`` extracted once into the cache; the parent dir."""
-    if (root / folder).is_dir():
-        return root
+def _archive_cache(root: Path, archive: str, folder: str) -> Path:
+    """The cache folder of ``archive`` under ``root``: one per archive file (its path, size and
+    modification time); a DataError if the archive is missing."""
     src = root / archive
     if not src.is_file():
         raise DataError(f"neither {root / folder}/ nor {src} exists; put the {archive} archive "
                         "(see ../shared/data/README.md) under the data root")
-    stat = src.stat()  # one extraction per archive file: its path, size and modification time
+    stat = src.stat()
     identity = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    target = cache_dir() / "data" / f"{archive.removesuffix('.tar.gz')}-{identity}"
-    if not (target / folder).is_dir():
-        tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-        try:
-            with tarfile.open(src) as tar:
-                tar.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
-                            "(check it with sha256sum -c SHA256SUMS)") from None
-        if not (tmp / folder).is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # a concurrent process finished first
-            shutil.rmtree(tmp)
-        else:
-            tmp.replace(target)
+    return cache_dir() / "data" / f"{archive.removesuffix('.tar.gz')}-{identity}"
+
+
+def _extract(root: Path, archive: str, folder: str) -> Path:
+    """``root/folder`` if present, else ``archive`` extracted once into the cache; the parent dir."""
+    if (root / folder).is_dir():
+        return root
+    target = _archive_cache(root, archive, folder)
+    with locked(target):  # one extraction per machine: concurrent processes wait for it, then read
+        if not (target / folder).is_dir():
+            _extract_into(root / archive, target, folder)
     return target
+
+
+def _packed(root: Path, archive: str, folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` of ``folder/split/<class>/<image>`` in ``archive``: every image of the archive is
+    decoded once per machine into one uint8 array (N, H, W, 3) per split, cached as ``.npy`` (read
+    memory-mapped), in ImageFolder's order (classes sorted, then file names), so that the same indices
+    give the same pixels as decoding the extracted files; labels index the sorted class names."""
+    target = _archive_cache(root, archive, folder)
+    with locked(target):
+        if not (target / f"{split}-labels.npy").is_file():
+            _pack_into(root / archive, folder, target)
+    try:
+        images = np.load(target / f"{split}-images.npy", mmap_mode="r")
+        return images, np.load(target / f"{split}-labels.npy")
+    except FileNotFoundError:
+        raise DataError(f"{root / archive} holds no {folder}/{split}/ images; it is not the expected "
+                        "archive") from None
+
+
+def _pack_into(src: Path, folder: str, target: Path) -> None:
+    """Decode every ``folder/<split>/<class>/<image>`` JPEG of the archive ``src`` in one pass into
+    ``target/<split>-images.npy`` and ``<split>-labels.npy`` (each written through a temporary file and
+    a rename: a killed run leaves none half-written)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    decoded: dict[tuple[str, str, str], np.ndarray] = {}
+    try:
+        with tarfile.open(src) as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if member.isfile() and len(parts) == 4 and parts[0] == folder:
+                    with Image.open(BytesIO(tar.extractfile(member).read())) as img:
+                        decoded[tuple(parts[1:])] = np.asarray(img.convert("RGB"))
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
+                        "(check it with sha256sum -c SHA256SUMS)") from None
+    if len({a.shape for a in decoded.values()}) > 1:
+        raise DataError(f"{src}: the images under {folder}/ differ in size; expected one size")
+    target.mkdir(parents=True, exist_ok=True)
+    for split in sorted({k[0] for k in decoded}):
+        keys = sorted(k for k in decoded if k[0] == split)
+        classes = sorted({c for _, c, _ in keys})
+        for name, array in (("images", np.stack([decoded[k] for k in keys])),
+                            ("labels", np.array([classes.index(c) for _, c, _ in keys], dtype=np.int64))):
+            tmp = target / f"{split}-{name}.tmp-{os.getpid()}.npy"
+            np.save(tmp, array)
+            tmp.replace(target / f"{split}-{name}.npy")  # labels last: their presence marks a complete split
+
+
+def _extract_into(src: Path, target: Path, folder: str) -> None:
+    """Extract ``src`` through a temporary folder renamed to ``target`` (a killed extraction leaves no
+    half-filled ``target``)."""
+    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    try:
+        with tarfile.open(src) as tar:
+            tar.extractall(tmp, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
+                        "(check it with sha256sum -c SHA256SUMS)") from None
+    if not (tmp / folder).is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete leftover
+    tmp.replace(target)
 
 
 def _subsample(labels: np.ndarray, per_class: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -136,16 +196,23 @@ ARCHIVES = {"cifar10": ("cifar10-jpeg.tar.gz", "cifar10"), "gtsrb": ("gtsrb32.ta
 
 
 def _load_folder_archive(name: str, root: Path, train: bool, per_class, rng) -> Split:
+    root = _need_root(root, name)
+    archive, folder = ARCHIVES[name]
+    split = "train" if train else "test"
+    if name == "cifar10" and not (root / folder).is_dir():  # decoded once per machine, then read by index
+        images, labels = _packed(root, archive, folder, split)
+        idx = _subsample(labels, per_class, rng)
+        x = torch.from_numpy(np.ascontiguousarray(images[idx])).permute(0, 3, 1, 2).float() / 255
+        return Split(x, torch.as_tensor(labels[idx]).long(), 10)
     from torchvision.datasets import GTSRB, ImageFolder
 
-    root = _need_root(root, name)
-    base = _extract(root, *ARCHIVES[name])
+    base = _extract(root, archive, folder)
     if name == "cifar10":
-        samples = ImageFolder(str(base / "cifar10" / ("train" if train else "test"))).samples
+        samples = ImageFolder(str(base / folder / split)).samples
         num_classes = 10
     else:
         try:
-            samples = GTSRB(str(base), split="train" if train else "test", download=False)._samples
+            samples = GTSRB(str(base), split=split, download=False)._samples
         except (RuntimeError, FileNotFoundError) as exc:
             raise DataError(f"gtsrb: incomplete GTSRB folder under {base} ({exc})") from None
         num_classes = 43

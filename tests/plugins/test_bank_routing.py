@@ -82,3 +82,41 @@ def test_an_entry_is_loaded_again_after_the_live_adapter_was_restored(tiny_scena
     for kept in sorted({t for e in bank.entries.values() for t in e.meta.tasks}):
         strategy.eval([bm.test_stream[kept], bm.test_stream[evicted]], num_workers=0, mode="oracle")
         assert recorder.rows["oracle"][-1][evicted] == alone
+
+
+def test_a_test_set_is_embedded_once_per_cell_with_the_same_routing(trained, monkeypatch):
+    """Routing keys are frozen features: later evaluations look them up instead of recomputing them, and
+    route (and count) exactly as the first one did."""
+    import nsr_bench.plugins.bank_routing as module
+
+    _, strategy, recorder, bm = trained
+    routing = plugin_of(strategy, BankRouting)
+    if routing.routing == "batch":
+        return
+    strategy.eval(bm.test_stream, num_workers=0, mode="agnostic")
+    first = (recorder.rows["agnostic"][-1], routing.report().summary["task_id_acc"])
+    calls = []
+    monkeypatch.setattr(module, "sample_embeddings", lambda *a, **k: calls.append(a) or sample_embeddings(*a, **k))
+    strategy.eval(bm.test_stream, num_workers=0, mode="agnostic")
+    assert calls == []  # every test set's keys were computed by an earlier evaluation
+    assert (recorder.rows["agnostic"][-1], routing.report().summary["task_id_acc"]) == first
+    assert routing.routes_by_mode()
+
+
+def test_one_pass_records_both_modes_as_two_passes_do(tiny_scenario):
+    """Without a plugin that routes by mode, the oracle pass's outputs give the agnostic row too."""
+    from nsr_bench.plugins.reporting import EVALUATION_MODES, modes_differ
+    from nsr_bench.runner import BuildContext
+    from nsr_bench.strategies import carry
+
+    build = lambda model: carry.build(carry.Params(rank=2), BuildContext(model, tiny_scenario, 0, "cpu"))  # noqa: E731
+    _, strategy, recorder = make_strategy(tiny_scenario, build)
+    assert not modes_differ(strategy.plugins)
+    bm = tiny_scenario.benchmark()
+    strategy.train(bm.train_stream[0], num_workers=0)
+    for mode in EVALUATION_MODES:
+        strategy.eval(bm.test_stream, num_workers=0, mode=mode)
+    strategy.eval(bm.test_stream, num_workers=0, mode="oracle", record=EVALUATION_MODES)
+    assert recorder.rows["oracle"][-1] == recorder.rows["oracle"][-2]
+    assert recorder.rows["agnostic"][-1] == recorder.rows["agnostic"][-2]
+    assert recorder.rows["oracle"][-1] != recorder.rows["agnostic"][-1]  # the masks differ, so do the rows

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from nsr_bench.scenarios.cyclic import cyclic_order, split_classes
+from nsr_bench.scenarios.cyclic import carve_validation, cyclic_order, split_classes
 
 
 def test_fixed_cyclic_order_and_recurrence_tags():
@@ -82,3 +82,16 @@ def test_backbone_cache_is_keyed_by_the_cpu_thread_count():
         torch.set_num_threads(threads)
     assert (one["cpu_threads"], two["cpu_threads"]) == (1, 2)
     assert one["cache_key"] != two["cache_key"] and not two["loaded_from_cache"]
+
+
+def test_val_per_class_keeps_part_of_the_same_split_and_changes_nothing_else():
+    x, y = torch.arange(100.0)[:, None], torch.tensor([0] * 50 + [1] * 50)
+    rng_full, rng_capped = np.random.default_rng(3), np.random.default_rng(3)
+    full = carve_validation(x, y, 0.4, rng_full)
+    capped = carve_validation(x, y, 0.4, rng_capped, per_class=5)
+    assert torch.equal(full[0], capped[0]) and torch.equal(full[1], capped[1])  # the same pool
+    assert set(capped[2].flatten().tolist()) < set(full[2].flatten().tolist())
+    assert capped[3].bincount().tolist() == [5, 5]
+    assert rng_full.random() == rng_capped.random()  # later draws (orders, occurrences) are unchanged
+    with pytest.raises(ValueError, match="val_per_class"):
+        carve_validation(x, y, 0.4, np.random.default_rng(3), per_class=0)

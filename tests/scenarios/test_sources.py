@@ -45,6 +45,24 @@ def test_archives_are_extracted_once_per_archive_file(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "data").glob("cifar10-jpeg-*"))) == 2
 
 
+def test_packed_archive_gives_the_pixels_of_the_extracted_files(tmp_path, monkeypatch):
+    """CIFAR-10 read from the archive (decoded once into arrays) equals decoding the same files in a folder."""
+    import tarfile
+
+    monkeypatch.setenv("NSR_CACHE_DIR", str(tmp_path / "cache"))
+    archive = formats.cifar10_archive(tmp_path / "a", classes=3, per_class=5)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "folder", filter="data")
+    for train in (True, False):
+        packed = load_source("cifar10", archive.parent, train, samples_per_class=3, seed=1)
+        files = load_source("cifar10", tmp_path / "folder", train, samples_per_class=3, seed=1)
+        assert torch.equal(packed.x, files.x) and torch.equal(packed.y, files.y)
+        assert len(packed.y) == 9 and packed.x.dtype == torch.float32
+    (cache,) = (tmp_path / "cache" / "data").glob("cifar10-jpeg-*")
+    assert sorted(p.name for p in cache.iterdir()) == ["test-images.npy", "test-labels.npy", "train-images.npy",
+                                                      "train-labels.npy"]
+
+
 def test_missing_root_and_missing_dataset_say_how_to_fix(tmp_path):
     with pytest.raises(DataError, match="pass --data-root DIR or set NSR_DATA_ROOT"):
         load_source("mnist", None, train=True)
