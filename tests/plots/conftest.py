@@ -12,5 +12,7 @@ def small_store(tmp_path_factory):
     for strategy in ("nsr", "nsr[cap=1]", "fresh"):
         for seed in (0, 1):
             run_cell(resolve_cell("digits_cyclic", strategy, seed, "cpu", test=True), store)
-    sweep("carry", "digits_cyclic", 3, store, pruner="none", test=True)
+    # another sampler seed than the one carry's `best` came from: TPE's first (random) trials repeat per seed,
+    # and a trial at the tuned settings is the tuned carry cell, which the figures rightly select
+    sweep("carry", "digits_cyclic", 3, store, pruner="none", test=True, sampler_seed=7)
     return store
