@@ -291,6 +291,9 @@ def ablation(res: Results, out: Path, spec: FigureSpec) -> Path:
         raise NoData("the ablation needs cells of the allocation strategies (each rule with bank on/off)")
     data = cells.dropna(subset=["param.bank"])
     data = data[at_defaults(data, free=("bank", "distill_lambda"))].copy()
+    if data.empty:
+        raise NoData("the ablation needs cells whose parameters other than bank and distill_lambda sit at "
+                     "their spec's defaults (and tuned settings)")
     data["name"] = [display_name(s, spec) for s in data["strategy"]]
     data["Bank"] = data["param.bank"].map({True: "Bank on", False: "Bank off"})
     lambdas = sorted(data["param.distill_lambda"].dropna().unique()) if "param.distill_lambda" in data else [None]

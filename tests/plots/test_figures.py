@@ -68,3 +68,10 @@ def test_a_strategy_has_one_colour_in_every_figure_and_the_reference_is_thicker(
         assert all(len([ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]) <= 9
                    for ax in fig.axes)  # at most 8 strategies (+ the Theorem-1 line)
     assert "held out" in regret._suptitle.get_text()
+
+
+def test_ablation_without_cells_at_the_defaults_is_no_data_not_a_crash(monkeypatch, small_store, tmp_path):
+    """A store holding only variants (e.g. memory_ablation.yaml's) has no cell at the spec's settings."""
+    monkeypatch.setattr(figures, "at_defaults", lambda cells, *a, **k: cells["seed"] < -1)
+    with pytest.raises(figures.NoData, match="sit at their spec's defaults"):
+        figures.ablation(load(small_store), tmp_path, default_spec())
