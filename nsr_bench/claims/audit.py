@@ -10,7 +10,6 @@ from nsr_bench.claims.verdict import Verdict, judge
 HEADER = ("claim", "scenario", "recurrence", "paper", "measured", "95% CI", "n", "verdict", "reason")
 
 
-
 def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jobs: int = 1,
           progress=None, scenarios: list[str] | None = None) -> tuple[list[Verdict], dict[str, str]]:
     """Every row's verdict (on the ``scenarios`` named, default all; cells the store holds are reused, the
@@ -65,8 +64,6 @@ def table_rows(verdicts: list[dict]) -> list[list[str]]:
 
 def format_table(verdicts: list[dict]) -> str:
     """A plain-text table: one line per verdict, the reason and comparison last."""
-    header = list(HEADER)
-    body = table_rows(verdicts)
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header) - 1)]
-    return "\n".join("  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]])
-                     for r in [header, *body])
+    from nsr_bench.metrics.summary import text
+
+    return text(list(HEADER), table_rows(verdicts))

@@ -21,9 +21,9 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     note = caption(rows, reference)
     md = ["# nsr-bench report", "", f"Results: `{store.url}`", "", "## Summary", "",
           markdown(head, lines), "", note, ""]
-    verdicts = claims_frame(store)
+    verdicts = claims_table(store)
     if verdicts is not None:
-        md += ["## Claims (`nsr-bench claims`)", "", verdicts.to_markdown(index=False), ""]
+        md += ["## Claims (`nsr-bench claims`)", "", markdown(*verdicts), ""]
     if slopes:
         md += ["## Cumulative regret slopes (per cycle; mean [95% t interval] of per-seed slopes)", ""]
         md += [f"- {s}: {v}" for s, v in sorted(slopes.items())] + [""]
@@ -34,7 +34,7 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     body = [f"<h1>nsr-bench report</h1><p>Results: <code>{html.escape(store.url)}</code></p>",
             "<h2>Summary</h2>", to_html(head, lines), f"<p>{html.escape(note)}</p>"]
     if verdicts is not None:
-        body += ["<h2>Claims (<code>nsr-bench claims</code>)</h2>", verdicts.to_html(index=False)]
+        body += ["<h2>Claims (<code>nsr-bench claims</code>)</h2>", to_html(*verdicts)]
     body += ["<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
     if skipped:
         body += ["<h2>Not rendered</h2><ul>", *(f"<li>{html.escape(r)}</li>" for r in skipped), "</ul>"]
@@ -43,14 +43,13 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     return [out / "report.md", out / "report.html"]
 
 
-def claims_frame(store):
-    """The stored claims verdicts as a table (None when ``nsr-bench claims`` has not been run on the store)."""
-    import pandas as pd
-
+def claims_table(store) -> tuple[list[str], list[list[str]]] | None:
+    """The stored claims verdicts as (header, rows) of text (None when ``nsr-bench claims`` has not been run
+    on the store)."""
     from nsr_bench.claims.audit import HEADER, table_rows
 
     rows = store.claims()
     if not rows:
         return None
-    return pd.DataFrame([[r["protocol"], *cells] for r, cells in zip(rows, table_rows(rows), strict=True)],
-                        columns=["protocol", *HEADER])
+    body = [[r["protocol"], *cells] for r, cells in zip(rows, table_rows(rows), strict=True)]
+    return ["protocol", *HEADER], body
