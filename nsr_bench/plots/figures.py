@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nsr_bench.metrics.stats import Interval, holm, paired_test, t_interval
+from nsr_bench.metrics.stats import Interval, t_interval
 from nsr_bench.plots.data import Results
 from nsr_bench.plots.regret import delta_switch, slope_interval, split_seeds, theorem_line
 from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name, select
@@ -243,15 +243,17 @@ def metric_bars(res: Results, out: Path, spec: FigureSpec) -> Path:
     _style()
     import matplotlib.pyplot as plt
 
+    from nsr_bench.metrics.summary import comparisons, group, summarise
+
     cells, names, _ = headline(res, spec)
     if cells.empty:
         raise NoData("metric bars need finished cells of the figure spec's strategies")
     metrics = ["acc", "bwt", "forgetting"]
     streams = sorted(cells["stream"].unique())
     ref = spec.reference_name()
-    tests = {(m, s, n): paired_test(_by_seed(cells, m, s, n), _by_seed(cells, m, s, ref))
-             for m in metrics for s in streams for n in names if n != ref}
-    adjusted = dict(zip(tests, holm([t.p_value for t in tests.values()]), strict=True))
+    rows = summarise(group((c["stream"], c["name"], c["seed"], c) for _, c in cells.iterrows()), ref,
+                     metrics, compared=metrics)  # the summary table's paired tests and Holm adjustment
+    adjusted = {(m, r.scenario, r.label): r.p_holm[m] for r in rows for m in r.tests}
     memory = cells.groupby("name")["memory_mb"].apply(lambda v: (v.astype(float) == 0).all())
     shown = [f"{n} †" if memory.get(n, False) else n for n in names]
     fig, axes = plt.subplots(1, 3, figsize=(4.5 * 3, 4.2))
@@ -271,13 +273,8 @@ def metric_bars(res: Results, out: Path, spec: FigureSpec) -> Path:
             if text.get_text().removesuffix(" †") == ref:
                 text.set_fontweight("bold")
     fig.suptitle(f"mean and {METHOD} ({_n(cells)}); * Holm-adjusted p < 0.05 vs {ref} (paired t-test by seed, "
-                 f"{len(tests)} comparisons); † memoryless (memory_mb = 0)", fontsize=9)
+                 f"{comparisons(rows)} comparisons); † memoryless (memory_mb = 0)", fontsize=9)
     return _save(fig, out, "metric_bars")
-
-
-def _by_seed(cells, metric: str, stream: str, name: str) -> dict[int, float]:
-    g = cells[(cells["stream"] == stream) & (cells["name"] == name)].dropna(subset=[metric])
-    return dict(zip(g["seed"], g[metric].astype(float), strict=True))
 
 
 def ablation(res: Results, out: Path, spec: FigureSpec) -> Path:
