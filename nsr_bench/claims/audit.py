@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from nsr_bench.claims.protocol import Protocol, Row, plan
-from nsr_bench.claims.verdict import Verdict, judge
+from nsr_bench.claims.verdict import Verdict, adjust_for_multiplicity, judge
 
 HEADER = ("claim", "scenario", "recurrence", "paper", "measured", "95% CI", "n", "verdict", "reason")
 
@@ -22,6 +22,7 @@ def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jo
     unique = list({c.spec.hash: c for row in rows for c in row.cells}.values())
     _, _, failed = run_matrix(unique, store, jobs, progress)
     verdicts = [judge_row(row, store, failed) for row in rows]
+    adjust_for_multiplicity(verdicts)
     store.write_claims(protocol.name + (" (test)" if test else ""), [v.as_dict() for v in verdicts],
                        source_digest())
     return verdicts, failed

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nsr_bench.claims.protocol import Claim, Side
-from nsr_bench.metrics.stats import Interval, paired_test, ratio_interval, t_interval
+from nsr_bench.metrics.stats import Interval, holm, paired_test, ratio_interval, t_interval
 
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "untestable here")
 
@@ -51,6 +51,8 @@ class Verdict:
     comparison: str
     verdict: str
     reason: str
+    p_value: float | None = None  # two-sided paired test of the two sides (difference and ratio claims)
+    p_holm: float | None = None  # ``p_value`` Holm-adjusted over the table's paired tests
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -102,10 +104,12 @@ def decide(interval: Interval, accept: tuple[float | None, float | None]) -> tup
 
 def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[int, dict]]) -> Verdict:
     """The verdict of ``claim`` on one scenario and recurrence mode from per-seed summaries."""
+    p_value = None
+
     def verdict(measured, interval, comparison, what, reason):
         ci = (interval.low, interval.high) if interval is not None else (None, None)
         return Verdict(claim.id, scenario, recurrence, claim.paper, measured, ci,
-                       interval.n if interval is not None else 0, comparison, what, reason)
+                       interval.n if interval is not None else 0, comparison, what, reason, p_value)
 
     top = pick(claim.numerator, values, claim.metric)
     bottom = pick(claim.denominator, values, claim.metric) if claim.denominator else None
@@ -118,19 +122,17 @@ def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[i
     if claim.kind == "value":
         interval = t_interval(list(x.values()))
         comparison = f"{claim.metric} of {top_text} over seeds (t)"
-    elif claim.kind == "difference":
-        _, y, bottom_text = bottom
-        shared = sorted(set(x) & set(y))
-        interval = t_interval([x[s] - y[s] for s in shared])
-        test = paired_test(x, y)
-        p = "" if math.isnan(test.p_value) else f", p={test.p_value:.3g}"
-        comparison = (f"{claim.metric}: {top_text} - {bottom_text}"
-                      f", paired by seed ({test.test}{p})")
     else:
         _, y, bottom_text = bottom
-        interval = ratio_interval(x, y)
-        comparison = (f"{claim.metric}: {top_text} / {bottom_text}"
-                      ", paired by seed (Fieller)")
+        test = paired_test(x, y)
+        p_value = None if math.isnan(test.p_value) else test.p_value
+        p = "" if p_value is None else f"; paired {test.test}-test of the two sides: p={p_value:.3g}"
+        if claim.kind == "difference":
+            interval = t_interval([x[s] - y[s] for s in sorted(set(x) & set(y))])
+            comparison = f"{claim.metric}: {top_text} - {bottom_text}, paired by seed (t interval{p})"
+        else:
+            interval = ratio_interval(x, y)
+            comparison = f"{claim.metric}: {top_text} / {bottom_text}, paired by seed (Fieller interval{p})"
         shared = set(x) & set(y)
         if claim.zero_denominator and shared and all(y[s] == 0 for s in shared):
             return verdict(interval.mean, interval, comparison, "untestable here", claim.zero_denominator)
@@ -141,3 +143,14 @@ def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[i
     if claim.tolerance:
         reason += f" ({claim.tolerance})"
     return verdict(measured, interval, comparison, what, reason)
+
+
+def adjust_for_multiplicity(verdicts: list[Verdict]) -> None:
+    """Holm-adjust the paired tests' p-values over the whole table (a table tests many claims on many
+    scenarios) and say so in each comparison. The verdicts themselves rest on the unadjusted 95% intervals;
+    the adjusted p says whether a difference between the two sides survives the table's multiplicity."""
+    tested = [v for v in verdicts if v.p_value is not None]
+    for v, adjusted in zip(tested, holm([v.p_value for v in tested]), strict=True):
+        v.p_holm = adjusted
+        v.comparison = (v.comparison.removesuffix(")")
+                        + f"; Holm-adjusted over the table's {len(tested)} tests: p={adjusted:.3g})")

@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from nsr_bench.cache import locked
 from nsr_bench.config import SpecError, format_selector
 from nsr_bench.registry import lookup, spec_dirs
 from nsr_bench.runner import CellPruned, resolve_cell, run_cell
@@ -139,13 +140,14 @@ def write_best(strategy: str, scenario: str, params: dict[str, Any], sweep: dict
 
     for folder in spec_dirs("strategies"):
         for path in sorted(folder.glob("*.yaml")):
-            data = yaml.safe_load(path.read_text())
-            if isinstance(data, dict) and data.get("name") == strategy:
-                blocks = {"best": {**data.get("best", {}), scenario: params}}
-                if sweep is not None:
-                    blocks["tuned_by"] = {**data.get("tuned_by", {}), scenario: sweep}
-                path.write_text(replace_blocks(path.read_text(), blocks))
-                return path
+            with locked(path):  # parallel sweeps (one per scenario) may write the same spec
+                data = yaml.safe_load(path.read_text())
+                if isinstance(data, dict) and data.get("name") == strategy:
+                    blocks = {"best": {**data.get("best", {}), scenario: params}}
+                    if sweep is not None:
+                        blocks["tuned_by"] = {**data.get("tuned_by", {}), scenario: sweep}
+                    path.write_text(replace_blocks(path.read_text(), blocks))
+                    return path
     raise SpecError(f"no spec file for strategy {strategy!r} in {spec_dirs('strategies')}")
 
 

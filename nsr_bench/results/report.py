@@ -1,5 +1,5 @@
 """A Markdown and HTML report: the summary table per scenario and strategy, the claims verdicts
-(``nsr-bench claims``), and every figure."""
+(``nsr-bench claims``), the machines' throughput (cells per hour), and every figure."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     from nsr_bench.metrics.summary import caption, markdown, table, to_html
     from nsr_bench.plots import render_all
     from nsr_bench.results.export import summary_rows
+    from nsr_bench.results.throughput import store_throughput
+    from nsr_bench.results.throughput import table as throughput_table
 
     out = Path(out)
     figures, skipped, slopes = render_all(store, out / "figures", spec)
@@ -24,6 +26,8 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     verdicts = claims_table(store)
     if verdicts is not None:
         md += ["## Claims (`nsr-bench claims`)", "", markdown(*verdicts), ""]
+    speed = throughput_table(store_throughput(store))
+    md += ["## Throughput (cells per busy hour, from the runs table)", "", markdown(*speed), ""]
     if slopes:
         md += ["## Cumulative regret slopes (per cycle; mean [95% t interval] of per-seed slopes)", ""]
         md += [f"- {s}: {v}" for s, v in sorted(slopes.items())] + [""]
@@ -35,6 +39,7 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
             "<h2>Summary</h2>", to_html(head, lines), f"<p>{html.escape(note)}</p>"]
     if verdicts is not None:
         body += ["<h2>Claims (<code>nsr-bench claims</code>)</h2>", to_html(*verdicts)]
+    body += ["<h2>Throughput (cells per busy hour, from the runs table)</h2>", to_html(*speed)]
     body += ["<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
     if skipped:
         body += ["<h2>Not rendered</h2><ul>", *(f"<li>{html.escape(r)}</li>" for r in skipped), "</ul>"]

@@ -106,3 +106,25 @@ def test_a_protocol_naming_an_unknown_strategy_is_refused(tmp_path):
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(SpecError, match=r"unknown strategies \['nsr_v2'\]"):
         load_protocol(tmp_path / "p.yaml")
+
+
+def test_the_tables_paired_tests_are_holm_adjusted_and_the_verdicts_kept(claims):
+    from nsr_bench.claims.verdict import adjust_for_multiplicity
+
+    claim = claims["five_datasets_highest_acc"]
+    clear = judge(claim, "a", "resample", cells(metric="acc", nsr=[0.90, 0.91, 0.92, 0.90, 0.91],
+                                                gem=[0.85, 0.86, 0.86, 0.84, 0.85]))
+    weak = judge(claim, "b", "resample", cells(metric="acc", nsr=[0.90, 0.80, 0.95, 0.85, 0.91],
+                                               gem=[0.85, 0.86, 0.86, 0.84, 0.85]))
+    ratio = judge(claims["recovery_10x"], "c", "resample",
+                  cells(metric="recovery_steps_mean", nsr=[1, 1.5, 0.5, 2, 1], carry=[2, 20, 5, 15, 8]))
+    untested = judge(claim, "d", "resample", cells(metric="acc", nsr=[0.9] * 5))
+    table = [clear, weak, ratio, untested]
+    raw = [v.p_value for v in table[:3]]
+    verdicts = [v.verdict for v in table]
+    adjust_for_multiplicity(table)
+    assert untested.p_value is None and untested.p_holm is None
+    ordered = sorted(range(3), key=lambda i: raw[i])
+    assert table[ordered[0]].p_holm == pytest.approx(min(1.0, 3 * raw[ordered[0]]))
+    assert all(v.p_holm >= v.p_value for v in table[:3]) and [v.verdict for v in table] == verdicts
+    assert "Holm-adjusted over the table's 3 tests" in clear.comparison and clear.comparison.endswith(")")

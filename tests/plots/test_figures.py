@@ -41,6 +41,7 @@ def test_report_writes_markdown_and_html(small_store, tmp_path, capsys):
     md = (tmp_path / "report.md").read_text()
     assert "| scenario" in md and "![recovery_curves](figures/recovery_curves.png)" in md
     assert "| NSR (Bank + similarity) | 2 |" in md and "n = 1-2 seeds per row" in md and "Holm-adjusted" in md
+    assert "## Throughput" in md and "| machine | scenario | cells |" in md
     assert "<img src=\"figures/ablation.png\"" in (tmp_path / "report.html").read_text()
 
 
