@@ -364,7 +364,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     store = ResultsStore(args.results)
     with tqdm(desc="claims", unit="cell", file=sys.stderr) as bar:
-        verdicts, failed = audit(protocol, store, args.test, args.device, args.jobs, bar, args.scenario or None)
+        verdicts, failed = audit(protocol, store, args.test, args.device, args.jobs, bar, args.scenario or None,
+                               args.recurrence or None)
     for cell_hash, error in failed.items():
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
     rows = [v.as_dict() for v in verdicts]
@@ -583,6 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
     clm.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
     clm.add_argument("--scenario", action="append", default=[],
                      help="audit only this scenario (repeatable; default every scenario of the protocol)")
+    clm.add_argument("--recurrence", action="append", default=[],
+                     help="audit only this recurrence mode, e.g. resample (repeatable; default the protocol's)")
     clm.set_defaults(func=cmd_claims)
     clm_sub = clm.add_subparsers(dest="claims_command")
     mem = clm_sub.add_parser("memory", help="analytic Bank bytes per entry/task of a configuration, and the rank "

@@ -45,6 +45,8 @@ class ScenarioSpec(Strict):
     train: TrainSpec = TrainSpec()
     data: list[str] = Field([], description="data sources read (see nsr_bench.scenarios.sources)")
     test: dict[str, Any] = Field({}, description="tiny config: overrides of params and train")
+    tuned_on: str | None = Field(None, description="take the strategies' best settings tuned on this scenario "
+                                                   "(the same tasks at another length) instead of its own")
 
     def sources(self, params: dict[str, Any] | None = None) -> list[str]:
         """The data sources a cell with ``params`` reads: its ``source`` or ``domains``, else ``data``."""

@@ -83,6 +83,13 @@ def lookup(kind: str, name: str):
     return specs[name]
 
 
+def tuning_scenario(name: str) -> str:
+    """The scenario whose tuned ``best`` settings the cells of scenario ``name`` take: its ``tuned_on``, else
+    itself (also for a scenario no spec names, e.g. in a store from elsewhere)."""
+    spec = scenarios().get(name)
+    return (spec.tuned_on if spec else None) or name
+
+
 def entry_points(kind: str | None = None) -> dict[str, str]:
     """Registered implementations, entry-point name -> ``module:attr``, of ``kind`` (default: both groups)."""
     groups = [GROUPS[kind]] if kind else list(GROUPS.values())

@@ -19,7 +19,7 @@ import numpy as np
 from nsr_bench import __version__
 from nsr_bench.config import CellSpec, SpecError, TrainSpec, parse_selector, validate
 from nsr_bench.identity import cell_identity, check_identity, torch_threads
-from nsr_bench.registry import lookup, resolve
+from nsr_bench.registry import lookup, resolve, tuning_scenario
 from nsr_bench.results.store import ResultsStore, StoreError
 
 
@@ -79,7 +79,7 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
                         f"{accepted + sorted(TrainSpec.model_fields)}")
     st_name, st_over = parse_selector(strategy)
     st = lookup("strategies", st_name)
-    best = st.best.get(sc_name, {}) if tuned and not test else {}
+    best = st.best.get(tuning_scenario(sc_name), {}) if tuned and not test else {}
     raw = {**st.defaults, **best, **(st.test if test else {}), **st_over}
     params_model = resolve(st.impl).Params
     where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"
@@ -256,9 +256,10 @@ def tuning_provenance(cell: CellSpec) -> dict:
     """Where the cell's settings came from: ``tuned`` with the sweep that chose them when every tuned
     setting of its spec for this scenario is in effect, else ``untuned`` (defaults or overrides)."""
     spec = lookup("strategies", cell.strategy)
-    best = spec.best.get(cell.scenario)
+    tuned_on = tuning_scenario(cell.scenario)
+    best = spec.best.get(tuned_on)
     if best and all(cell.strategy_params.get(k) == v for k, v in best.items()):
-        return {"status": "tuned", "settings": best, "sweep": spec.tuned_by.get(cell.scenario)}
+        return {"status": "tuned", "settings": best, "sweep": spec.tuned_by.get(tuned_on), "tuned_on": tuned_on}
     return {"status": "untuned", "settings": best or {}, "sweep": None}
 
 

@@ -108,9 +108,9 @@ class Row:
 
 
 def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: int | None = None,
-         scenarios: list[str] | None = None) -> list[Row]:
-    """Every (claim, scenario, recurrence) row and its cells (only the ``scenarios`` named, if given); rows
-    whose data are missing keep no cells."""
+         scenarios: list[str] | None = None, recurrences: list[str] | None = None) -> list[Row]:
+    """Every (claim, scenario, recurrence) row and its cells (only the ``scenarios`` and ``recurrences``
+    named, if given); rows whose data are missing keep no cells."""
     from nsr_bench.matrix import MatrixSpec, expand
 
     named = {s for c in protocol.claims for s in c.scenarios}
@@ -118,6 +118,10 @@ def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: i
     if unknown:
         raise SpecError(f"no claim of protocol {protocol.name!r} is measured on {unknown}; "
                         f"its scenarios are {sorted(named)}")
+    modes = {r for c in protocol.claims for r in c.recurrences or protocol.recurrences}
+    if set(recurrences or []) - modes:
+        raise SpecError(f"no claim of protocol {protocol.name!r} is measured under "
+                        f"{sorted(set(recurrences) - modes)}; its recurrence modes are {sorted(modes)}")
     seeds = protocol.test.seeds if test else protocol.seeds
     rows, expanded = [], {}
     for claim in protocol.claims:
@@ -127,7 +131,8 @@ def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: i
             if (test and scenario not in protocol.test.scenarios) or (scenarios and scenario not in scenarios):
                 continue
             for recurrence in claim.recurrences or protocol.recurrences:
-                if test and recurrence not in protocol.test.recurrences:
+                if (test and recurrence not in protocol.test.recurrences) or (
+                        recurrences and recurrence not in recurrences):
                     continue
                 row = Row(claim, scenario, recurrence, missing_data(scenario))
                 params = {**(protocol.test.params if test else {}), "recurrence": recurrence}

@@ -140,7 +140,7 @@ def at_defaults(cells, pinned: dict[str, Any] | None = None, free: tuple[str, ..
         st = known.get(strategy)
         varying = [c.removeprefix("param.") for c in params if g[c].astype(str).nunique() > 1]
         for i, row in g.iterrows():
-            defaults = {**st.defaults, **st.best.get(row["scenario"], {})} if st else {}
+            defaults = {**st.defaults, **st.best.get(registry.tuning_scenario(row["scenario"]), {})} if st else {}
             wanted = {**{k: defaults[k] for k in varying if k in defaults and k not in free}, **pinned}
             mask[i] = all(row.get(f"param.{k}") == v for k, v in wanted.items())
     return mask

@@ -72,3 +72,8 @@ def test_plan_can_be_restricted_to_named_scenarios(monkeypatch):
     assert rows and {r.scenario for r in rows} == {"digits_cyclic"}
     with pytest.raises(SpecError, match="is measured on"):
         plan(load_protocol(), scenarios=["no_such_scenario"])
+    resample = plan(load_protocol(), scenarios=["digits_cyclic"], recurrences=["resample"])
+    assert resample and {r.recurrence for r in resample} == {"resample"}
+    assert {r.claim.id for r in resample} == {r.claim.id for r in rows}
+    with pytest.raises(SpecError, match="recurrence modes are"):
+        plan(load_protocol(), recurrences=["shuffled"])

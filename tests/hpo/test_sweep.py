@@ -73,8 +73,28 @@ def test_write_best_records_per_scenario_settings(tmp_path, monkeypatch):
     assert "# tuned with the same trial budget" in text  # comments survive
     assert "split_cifar10_cyclic: {rank: 3}" in text and "digits_cyclic: {rank: 8}" in text
     tuned = tuning_provenance(resolve_cell("digits_cyclic", "carry", 0, "cpu"))
-    assert tuned == {"status": "tuned", "settings": {"rank": 8}, "sweep": {"study": "s1", "trials": 12}}
+    assert tuned == {"status": "tuned", "settings": {"rank": 8}, "sweep": {"study": "s1", "trials": 12},
+                     "tuned_on": "digits_cyclic"}
     assert tuning_provenance(resolve_cell("digits_cyclic", "carry[rank=5]", 0, "cpu"))["status"] == "untuned"
+
+
+def test_a_scenario_tuned_on_another_takes_its_best_settings(tmp_path, monkeypatch):
+    import yaml
+
+    (tmp_path / "strategies").mkdir()
+    (tmp_path / "scenarios").mkdir()
+    shutil.copy(ROOT / "strategies" / "carry.yaml", tmp_path / "strategies" / "carry.yaml")
+    longer = {**yaml.safe_load((ROOT / "scenarios" / "digits_cyclic.yaml").read_text()),
+              "name": "digits_longer", "tuned_on": "digits_cyclic"}
+    (tmp_path / "scenarios" / "digits_longer.yaml").write_text(yaml.safe_dump(longer))
+    monkeypatch.chdir(tmp_path)
+    write_best("carry", "digits_cyclic", {"rank": 8}, {"study": "s1"})
+    from nsr_bench.runner import resolve_cell, tuning_provenance
+
+    cell = resolve_cell("digits_longer", "carry", 0, "cpu")
+    assert cell.strategy_params["rank"] == 8
+    assert tuning_provenance(cell) == {"status": "tuned", "settings": {"rank": 8}, "sweep": {"study": "s1"},
+                                       "tuned_on": "digits_cyclic"}
 
 
 def test_sweeps_tune_from_the_defaults_not_from_earlier_best_settings(tmp_path, monkeypatch):
