@@ -312,11 +312,26 @@ def ablation(res: Results, out: Path, spec: FigureSpec) -> Path:
     return _save(fig, out, "ablation")
 
 
+def cap_sweep(banked):
+    """Per strategy, the Bank cells that differ in nothing but the cap K and span the most K values (in a
+    one-at-a-time matrix such as ``matrices/memory_ablation.yaml``: the cap factor around its reference),
+    so that cells varying energy, rank, dtype or thresholds do not pool into the K panels."""
+    import pandas as pd
+
+    kept = []
+    for _, part in banked.groupby("strategy"):
+        others = [c for c in part.columns if c.startswith("param.") and c != "param.cap"
+                  and part[c].astype(str).nunique() > 1]
+        key = part[others].apply(lambda row: repr(tuple(row)), axis=1) if others else pd.Series("", part.index)
+        best = max(key.unique(), key=lambda k: (part.loc[key == k, "param.cap"].nunique(), (key == k).sum()))
+        kept.append(part[key == best])
+    return pd.concat(kept) if kept else banked
+
+
 def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
     """Bank MB vs retention cap K, recovery of recurrences whose entry was recalled vs not (per K), and the
     memory each strategy of the spec keeps (``memory_mb``: 0 only for the memoryless ones). The K panels
-    use Bank cells whose other varying parameters sit at their defaults (so an ablation matrix over
-    energy, rank, dtype or thresholds does not pool into them)."""
+    use :func:`cap_sweep`'s cells."""
     _style()
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -324,8 +339,7 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
     cells = res.cells
     if cells.empty or "param.cap" not in cells or "bank_mb_total" not in cells:
         raise NoData("the memory figure needs cells with a Bank")
-    banked = cells[(cells["bank_mb_total"].fillna(0) > 0)]
-    banked = banked[at_defaults(banked, free=("cap",))].copy()
+    banked = cap_sweep(cells[(cells["bank_mb_total"].fillna(0) > 0)]).copy()
     if banked.empty:
         raise NoData("the memory figure needs cells with the Bank on")
     banked["name"] = [display_name(s, spec) for s in banked["strategy"]]
@@ -358,7 +372,8 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
         _bars(axes[1], recov, "recovery steps", ks, ["#4c72b0"] * len(ks), ["recalled", "not recalled"], "entry")
         axes[1].set_xticks(np.arange(len(ks)), ks, rotation=0)
         axes[1].set_ylabel("recovery steps")
-        axes[1].legend(fontsize=7, title="the task's entry (hatched: not recalled)")
+        axes[1].legend(fontsize=7, title="the task's entry (hatched: not recalled)", title_fontsize=8,
+                       loc="upper right")
     axes[1].set_title(f"recovery of recurring tasks ({_n(recov) if rows else 'no recurrences'})", fontsize=9)
     chosen, names, _ = headline(res, spec)
     if not chosen.empty:
@@ -368,8 +383,12 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
         if len(groups) > 1:
             axes[2].legend(fontsize=7, title="stream")
         _bold_reference(axes[2], spec)
+    else:
+        axes[2].set_axis_off()
+        axes[2].text(0.5, 0.5, "no cells of the figure spec's strategies\nat their spec settings in this store",
+                     ha="center", va="center", fontsize=9)
     axes[2].set_ylabel("memory kept (MB)")
-    fig.suptitle(f"mean and {METHOD}; Bank cells at their defaults but the cap K", fontsize=9)
+    fig.suptitle(f"mean and {METHOD}; Bank cells that differ only in the cap K", fontsize=9)
     return _save(fig, out, "memory_budget")
 
 

@@ -76,3 +76,18 @@ def test_ablation_without_cells_at_the_defaults_is_no_data_not_a_crash(monkeypat
     monkeypatch.setattr(figures, "at_defaults", lambda cells, *a, **k: cells["seed"] < -1)
     with pytest.raises(figures.NoData, match="sit at their spec's defaults"):
         figures.ablation(load(small_store), tmp_path, default_spec())
+
+
+def test_the_cap_panels_take_the_one_at_a_time_cap_factor_not_other_factors_cells():
+    import pandas as pd
+
+    ref = {"strategy": "nsr", "param.energy": 0.99, "param.tau_recall": 0.9}
+    rows = [{**ref, "param.cap": k, "seed": s} for k in (1, 2, 5, 50) for s in (0, 1)]
+    rows += [{**ref, "param.cap": 50, "param.energy": e, "seed": 0} for e in (0.8, 0.9)]
+    rows += [{**ref, "param.cap": 50, "param.tau_recall": t, "seed": 0} for t in (0.7, 0.8)]
+    rows += [{"strategy": "rl", "param.energy": 0.95, "param.tau_recall": None, "param.cap": 50, "seed": 0}]
+    kept = figures.cap_sweep(pd.DataFrame(rows))
+    nsr = kept[kept["strategy"] == "nsr"]
+    assert sorted(nsr["param.cap"]) == [1, 1, 2, 2, 5, 5, 50, 50]
+    assert set(nsr["param.energy"]) == {0.99} and set(nsr["param.tau_recall"]) == {0.9}
+    assert len(kept[kept["strategy"] == "rl"]) == 1
