@@ -43,3 +43,9 @@ def test_a_byte_budget_sizes_the_replay_buffer():
         replay.Params(mem_size=10, budget_mb=0.01)
     summary = execute_cell(resolve_cell("digits_cyclic", "replay[budget_mb=0.01]", 0, "cpu", test=True))[0]
     assert summary["memory_mb"] == pytest.approx(36 * 272 / 1e6)  # digits: 1 x 8 x 8 inputs
+
+
+def test_a_class_balanced_buffer_smaller_than_the_classes_is_refused_with_the_budget_it_needs():
+    cell = resolve_cell("digits_cyclic", "replay_matched[budget_mb=0.001]", 0, "cpu", test=True)  # 3 samples
+    with pytest.raises(ValueError, match=r"holds no sample of most of the scenario's \d+ classes; give at least"):
+        execute_cell(cell)

@@ -45,5 +45,10 @@ def build(params: Params, ctx) -> list:
 
     sample_bytes = stored_sample_bytes(ctx)
     size = buffer_size(params, sample_bytes)
+    classes = ctx.scenario.num_classes
+    if params.keyed_by == "task" and size < classes:  # Avalanche's per-class share would be 0 (and crash)
+        raise ValueError(f"a class-balanced buffer of {size} samples ({sample_bytes} bytes each) holds no sample "
+                         f"of most of the scenario's {classes} classes; give at least {classes} samples "
+                         f"(budget_mb >= {classes * sample_bytes / 1e6:.4g}) or keyed_by=experience")
     policy = ClassBalancedBuffer(size, adaptive_size=True) if params.keyed_by == "task" else None
     return baseline_plugins(params, ctx, Replay(size, policy, sample_bytes))
