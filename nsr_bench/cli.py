@@ -243,12 +243,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),
                "default": {o: default[o] for o in objectives}}
         if len(objectives) == 1:
-            row.update(tuned=study.best_value, best_params=study.best_params)
+            best, value, chosen = hpo.best_of(study, default, objectives[0], registry.lookup("strategies", name))
+            row.update(tuned=value, best_params=best, chosen=chosen)
             if args.write_best:
                 sweep = hpo.provenance(study, args.scenario, objectives[0], args.seed, args.sampler_seed,
                                        args.pruner)
+                sweep.update(value=round(value, 6), chosen=chosen, best_trial=round(study.best_value, 6))
                 scenario = parse_selector(args.scenario)[0]
-                row["written_to"] = str(hpo.write_best(name, scenario, study.best_params, sweep))
+                row["written_to"] = str(hpo.write_best(name, scenario, best, sweep))
         else:
             row["pareto_front"] = [{"values": t.values, "params": t.params} for t in hpo.pareto_front(study)]
         report.append(row)
@@ -258,7 +260,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for row in report:
             print(f"{row['strategy']}: {row['trials']} trials ({row['pruned']} pruned); default {row['default']}")
             if "tuned" in row:
-                print(f"  tuned {objectives[0]} = {row['tuned']:.4f} with {row['best_params']}")
+                won = " (the defaults beat every trial)" if row["chosen"] == "defaults" else ""
+                print(f"  tuned {objectives[0]} = {row['tuned']:.4f} with {row['best_params']}{won}")
             for point in row.get("pareto_front", []):
                 print(f"  pareto {dict(zip(objectives, point['values'], strict=True))} with {point['params']}")
     return 0

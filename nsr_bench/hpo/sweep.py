@@ -133,6 +133,20 @@ def provenance(study, scenario: str, objective: str, seed: int, sampler_seed: in
             "pruner": pruner, "cell_seed": seed}
 
 
+def best_of(study, default: dict[str, Any], objective: str, spec) -> tuple[dict[str, Any], float, str]:
+    """The settings to record: the best trial's, unless the untuned default cell (``default``, its summary)
+    did strictly better on ``objective``; then the defaults of the searched parameters. Returns (settings,
+    objective value, which won: ``trial`` or ``defaults``)."""
+    from nsr_bench.registry import resolve
+
+    value = default[objective]
+    better = value > study.best_value if OBJECTIVES[objective] == "maximize" else value < study.best_value
+    if not better:
+        return study.best_params, study.best_value, "trial"
+    fields = resolve(spec.impl).Params.model_fields
+    return {k: spec.defaults.get(k, fields[k].default) for k in study.best_params}, value, "defaults"
+
+
 def write_best(strategy: str, scenario: str, params: dict[str, Any], sweep: dict[str, Any] | None = None) -> Path:
     """Record ``params`` as the per-scenario best settings in the strategy's YAML spec, and ``sweep``
     (see :func:`provenance`) as where they came from."""
