@@ -65,10 +65,6 @@ def headline(res: Results, spec: FigureSpec):
     return chosen, [n for n in order if n in set(chosen["name"])], left_out
 
 
-def _colour(spec: FigureSpec, name: str) -> str:
-    return next(e.colour for e in spec.strategies.values() if e.name == name)
-
-
 def _bold_reference(ax, spec: FigureSpec) -> None:
     for text in [*ax.get_xticklabels(), *(ax.get_legend().get_texts() if ax.get_legend() else [])]:
         if text.get_text() == spec.reference_name():
@@ -83,9 +79,9 @@ def _lines(ax, data, x: str, y: str, names: list[str], spec: FigureSpec, marker:
         xs = sorted(per_seed[x].unique())
         ivs = [t_interval(per_seed.loc[per_seed[x] == v, y].tolist()) for v in xs]
         ref = name == spec.reference_name()
-        ax.plot(xs, [iv.mean for iv in ivs], color=_colour(spec, name), lw=2.8 if ref else 1.4, marker=marker,
+        ax.plot(xs, [iv.mean for iv in ivs], color=spec.colour_of(name), lw=2.8 if ref else 1.4, marker=marker,
                 label=name, zorder=3 if ref else 2)
-        ax.fill_between(xs, [iv.low for iv in ivs], [iv.high for iv in ivs], color=_colour(spec, name),
+        ax.fill_between(xs, [iv.low for iv in ivs], [iv.high for iv in ivs], color=spec.colour_of(name),
                         alpha=0.15, lw=0)
 
 
@@ -259,7 +255,7 @@ def metric_bars(res: Results, out: Path, spec: FigureSpec) -> Path:
     fig, axes = plt.subplots(1, 3, figsize=(4.5 * 3, 4.2))
     for ax, metric in zip(axes, metrics, strict=True):
         data = cells.dropna(subset=[metric])
-        _bars(ax, data, metric, names, [_colour(spec, n) for n in names], streams if len(streams) > 1 else None)
+        _bars(ax, data, metric, names, [spec.colour_of(n) for n in names], streams if len(streams) > 1 else None)
         ax.set_xticks(ax.get_xticks(), shown, rotation=35, ha="right")
         top = ax.get_ylim()[1]
         for i, name in enumerate(names):
@@ -378,7 +374,7 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
     chosen, names, _ = headline(res, spec)
     if not chosen.empty:
         groups = sorted(chosen["stream"].unique())
-        _bars(axes[2], chosen, "memory_mb", names, [_colour(spec, n) for n in names],
+        _bars(axes[2], chosen, "memory_mb", names, [spec.colour_of(n) for n in names],
               groups if len(groups) > 1 else None)
         if len(groups) > 1:
             axes[2].legend(fontsize=7, title="stream")

@@ -41,6 +41,10 @@ class FigureSpec(Strict):
     def reference_name(self) -> str:
         return self.strategies[self.reference].name
 
+    def colour_of(self, name: str) -> str:
+        """The colour of the entry shown as display name ``name``."""
+        return next(e.colour for e in self.strategies.values() if e.name == name)
+
 
 def load_spec(path: str | Path | None = None) -> FigureSpec:
     """The figure spec in ``path`` (default: the shipped one), checked: at most :data:`MAX_LINES`

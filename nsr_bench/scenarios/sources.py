@@ -110,8 +110,7 @@ def _pack_into(src: Path, folder: str, target: Path) -> None:
                     with Image.open(BytesIO(tar.extractfile(member).read())) as img:
                         decoded[tuple(parts[1:])] = np.asarray(img.convert("RGB"))
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
-                        "(check it with sha256sum -c SHA256SUMS)") from None
+        raise corrupt(src, exc) from None
     if len({a.shape for a in decoded.values()}) > 1:
         raise DataError(f"{src}: the images under {folder}/ differ in size; expected one size")
     target.mkdir(parents=True, exist_ok=True)
@@ -125,6 +124,12 @@ def _pack_into(src: Path, folder: str, target: Path) -> None:
             tmp.replace(target / f"{split}-{name}.npy")  # labels last: their presence marks a complete split
 
 
+def corrupt(src: Path, exc: Exception) -> DataError:
+    """The error for an archive that cannot be read: what is wrong and how to check a new copy."""
+    return DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
+                     "(check it with sha256sum -c SHA256SUMS)")
+
+
 def _extract_into(src: Path, target: Path, folder: str) -> None:
     """Extract ``src`` through a temporary folder renamed to ``target`` (a killed extraction leaves no
     half-filled ``target``)."""
@@ -134,8 +139,7 @@ def _extract_into(src: Path, target: Path, folder: str) -> None:
             tar.extractall(tmp, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DataError(f"{src} is corrupt or truncated ({exc}); replace it with a good copy "
-                        "(check it with sha256sum -c SHA256SUMS)") from None
+        raise corrupt(src, exc) from None
     if not (tmp / folder).is_dir():
         shutil.rmtree(tmp, ignore_errors=True)
         raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
