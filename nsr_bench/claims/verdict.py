@@ -126,7 +126,7 @@ def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[i
         _, y, bottom_text = bottom
         test = paired_test(x, y)
         p_value = None if math.isnan(test.p_value) else test.p_value
-        p = "" if p_value is None else f"; paired {test.test}-test of the two sides: p={p_value:.3g}"
+        p = "" if p_value is None else f"; {test.test} of the two sides: p={p_value:.3g}"
         if claim.kind == "difference":
             interval = t_interval([x[s] - y[s] for s in sorted(set(x) & set(y))])
             comparison = f"{claim.metric}: {top_text} - {bottom_text}, paired by seed (t interval{p})"

@@ -42,7 +42,7 @@ def test_difference_claims_use_the_best_comparator_and_a_paired_test(claims):
     got = judge(claim, "s", "resample", cells(metric="acc", nsr=[0.90, 0.91, 0.92, 0.90, 0.91],
                                               gem=[0.85, 0.86, 0.86, 0.84, 0.85], fresh=[0.6] * 5))
     assert got.verdict == "reproduced" and got.measured == pytest.approx(0.056)
-    assert "gem (the highest mean of" in got.comparison and "paired t-test" in got.comparison
+    assert "gem (the highest mean of" in got.comparison and "; paired t-test of the two sides" in got.comparison
     behind = judge(claim, "s", "resample", cells(metric="acc", nsr=[0.80, 0.81, 0.80, 0.82, 0.80],
                                                  isolated=[0.9] * 5))
     assert behind.verdict == "not reproduced" and behind.ci[1] < 0
