@@ -237,13 +237,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for name in names:  # the same trial budget for every strategy
         study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
                           args.sampler_seed, args.seed, args.device, args.test)
-        default = run_cell(resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False),
-                           store)
+        untuned = resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False)
+        default = run_cell(untuned, store)
         states = [t.state for t in study.trials]
         row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),
                "default": {o: default[o] for o in objectives}}
         if len(objectives) == 1:
-            best, value, chosen = hpo.best_of(study, default, objectives[0], registry.lookup("strategies", name))
+            best, value, chosen = hpo.best_of(study, default, untuned.strategy_params, objectives[0])
             row.update(tuned=value, best_params=best, chosen=chosen)
             if args.write_best:
                 sweep = hpo.provenance(study, args.scenario, objectives[0], args.seed, args.sampler_seed,

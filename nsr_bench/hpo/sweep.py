@@ -133,18 +133,16 @@ def provenance(study, scenario: str, objective: str, seed: int, sampler_seed: in
             "pruner": pruner, "cell_seed": seed}
 
 
-def best_of(study, default: dict[str, Any], objective: str, spec) -> tuple[dict[str, Any], float, str]:
-    """The settings to record: the best trial's, unless the untuned default cell (``default``, its summary)
-    did strictly better on ``objective``; then the defaults of the searched parameters. Returns (settings,
-    objective value, which won: ``trial`` or ``defaults``)."""
-    from nsr_bench.registry import resolve
-
+def best_of(study, default: dict[str, Any], defaults: dict[str, Any], objective: str
+            ) -> tuple[dict[str, Any], float, str]:
+    """The settings to record: the best trial's, unless the untuned default cell (``default``, its summary;
+    ``defaults``, its resolved strategy parameters) did strictly better on ``objective``; then the defaults
+    of the searched parameters. Returns (settings, objective value, which won: ``trial`` or ``defaults``)."""
     value = default[objective]
     better = value > study.best_value if OBJECTIVES[objective] == "maximize" else value < study.best_value
     if not better:
         return study.best_params, study.best_value, "trial"
-    fields = resolve(spec.impl).Params.model_fields
-    return {k: spec.defaults.get(k, fields[k].default) for k in study.best_params}, value, "defaults"
+    return {k: defaults[k] for k in study.best_params}, value, "defaults"
 
 
 def write_best(strategy: str, scenario: str, params: dict[str, Any], sweep: dict[str, Any] | None = None) -> Path:
@@ -155,12 +153,13 @@ def write_best(strategy: str, scenario: str, params: dict[str, Any], sweep: dict
     for folder in spec_dirs("strategies"):
         for path in sorted(folder.glob("*.yaml")):
             with locked(path):  # parallel sweeps (one per scenario) may write the same spec
-                data = yaml.safe_load(path.read_text())
+                text = path.read_text()
+                data = yaml.safe_load(text)
                 if isinstance(data, dict) and data.get("name") == strategy:
                     blocks = {"best": {**data.get("best", {}), scenario: params}}
                     if sweep is not None:
                         blocks["tuned_by"] = {**data.get("tuned_by", {}), scenario: sweep}
-                    path.write_text(replace_blocks(path.read_text(), blocks))
+                    path.write_text(replace_blocks(text, blocks))
                     return path
     raise SpecError(f"no spec file for strategy {strategy!r} in {spec_dirs('strategies')}")
 

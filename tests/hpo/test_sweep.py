@@ -158,17 +158,20 @@ def test_the_recorded_best_is_the_defaults_when_they_beat_every_trial():
     from types import SimpleNamespace
 
     from nsr_bench.hpo.sweep import best_of
-    from nsr_bench.registry import lookup
+    from nsr_bench.runner import resolve_cell
 
-    spec = lookup("strategies", "nsr")
+    def defaults(name):
+        return resolve_cell("digits_cyclic", name, 0, "cpu", tuned=False).strategy_params
+
     study = SimpleNamespace(best_value=0.728, best_params={"rank": 6, "energy": 0.85})
-    assert best_of(study, {"acc_val": 0.70}, "acc_val", spec) == ({"rank": 6, "energy": 0.85}, 0.728, "trial")
-    assert best_of(study, {"acc_val": 0.728}, "acc_val", spec)[2] == "trial"  # a tie keeps the trial
-    settings, value, chosen = best_of(study, {"acc_val": 0.788}, "acc_val", spec)
+    nsr = defaults("nsr")
+    assert best_of(study, {"acc_val": 0.70}, nsr, "acc_val") == ({"rank": 6, "energy": 0.85}, 0.728, "trial")
+    assert best_of(study, {"acc_val": 0.728}, nsr, "acc_val")[2] == "trial"  # a tie keeps the trial
+    settings, value, chosen = best_of(study, {"acc_val": 0.788}, nsr, "acc_val")
     assert chosen == "defaults" and value == 0.788
     assert settings == {"rank": 4, "energy": 0.99}
     si = SimpleNamespace(best_value=0.9, best_params={"rank": 6, "si_lambda": 5000.0})
-    assert best_of(si, {"acc_val": 0.95}, "acc_val", lookup("strategies", "si"))[0] == {
+    assert best_of(si, {"acc_val": 0.95}, defaults("si"), "acc_val")[0] == {
         "rank": 4, "si_lambda": 100.0}  # si_lambda's default comes from the Params model, not the spec
     mb = SimpleNamespace(best_value=0.2, best_params={"rank": 6})
-    assert best_of(mb, {"memory_mb": 0.1}, "memory_mb", spec)[2] == "defaults"  # minimised objective
+    assert best_of(mb, {"memory_mb": 0.1}, nsr, "memory_mb")[2] == "defaults"  # minimised objective
