@@ -31,23 +31,31 @@ from nsr_bench.scenarios.feature_cache import apply_feature_cache
 from nsr_bench.training.inference import batched, evaluating
 
 
-def _accuracy(model, x: Tensor, y: Tensor, task: int | None, batch: int) -> float:
-    """Accuracy of ``model`` on ``(x, y)``: task-masked to ``task``, or argmax over all classes if None."""
+def _accuracies(model, x: Tensor, y: Tensor, tasks: tuple[int | None, ...], batch: int) -> list[float]:
+    """Accuracies of ``model`` on ``(x, y)`` from one forward pass, per entry of ``tasks``: task-masked to
+    that task, or argmax over all classes for None."""
     with evaluating(model):
         logits = batched(model, x, batch)
-    if task is not None:
-        logits = model.head.mask_task(logits, task)
-    return float((logits.argmax(1) == y).float().mean())
+    masked = [logits if task is None else model.head.mask_task(logits, task) for task in tasks]
+    return [float((m.argmax(1) == y).float().mean()) for m in masked]
 
 
-def bare_cell(cell, bank: bool, distill_lambda: float = 1.0, embed_samples: int = 256) -> None:
-    """Run the reference of ``cell`` (its scenario, train spec and seed; ``bank``: NSR's per-task adapters,
-    embeddings and routing; ``distill_lambda`` > 0: distillation as NSR's)."""
+def _accuracy(model, x: Tensor, y: Tensor, task: int | None, batch: int) -> float:
+    return _accuracies(model, x, y, (task,), batch)[0]
+
+
+def bare_cell(cell) -> None:
+    """Run the reference of ``cell``: its scenario, train spec, seed and strategy parameters (LoRA ``rank`` and
+    ``alpha``; ``bank``: NSR's per-task adapters, embeddings and routing; ``distill_lambda`` > 0: distillation
+    as NSR's, at its ``temperature``)."""
+    params = cell.strategy_params
+    bank, distill_lambda, temperature = params["bank"], params["distill_lambda"], params["temperature"]
+    embed_samples = params["embed_samples"]
     torch.manual_seed(cell.seed)
     sc = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
     train, device = cell.train, cell.device
     model = AdapterNet(copy.deepcopy(sc.backbone), sc.num_classes, sc.task_classes())
-    adapter = ActiveAdapter.attach(model, model.lora_targets, 4, 8.0)
+    adapter = ActiveAdapter.attach(model, model.lora_targets, params["rank"], params["alpha"])
     apply_feature_cache(sc, model.features, {t.removeprefix("features.") for t in model.lora_targets}, device)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -65,9 +73,8 @@ def bare_cell(cell, bank: bool, distill_lambda: float = 1.0, embed_samples: int 
             x, y = (t.x_test, t.y_test) if split == "test" else (t.x_val, t.y_val)
             if live is not None and j in stored:
                 adapter.restore(stored[j])
-            _accuracy(model, x, y, j, batch)
-            if split == "test" and live is None:
-                _accuracy(model, x, y, None, batch)  # agnostic: the same model, argmax over all classes
+            # without the Bank, agnostic is the same model's argmax over all classes: the same forward pass
+            _accuracies(model, x, y, (j, None) if split == "test" and live is None else (j,), batch)
         if split == "test" and live is not None:  # agnostic: each test sample to its nearest task key
             names = sorted(keys)
             key_matrix = torch.stack([keys[k] for k in names])
@@ -93,7 +100,7 @@ def bare_cell(cell, bank: bool, distill_lambda: float = 1.0, embed_samples: int 
         prior = torch.tensor(sorted(c for j in seen if j != task for c in tasks[j].classes), dtype=torch.long)
         if distill_lambda > 0 and len(prior):
             with evaluating(model):
-                log_probs = teacher_log_probs(batched(model, x, batch), prior, 2.0)
+                log_probs = teacher_log_probs(batched(model, x, batch), prior, temperature)
         optimizer.state.clear()
         _accuracy(model, val.x_val, val.y_val, task, batch)
         step = 0
@@ -105,7 +112,7 @@ def bare_cell(cell, bank: bool, distill_lambda: float = 1.0, embed_samples: int 
                 logits = model(x[idx])
                 loss = F.cross_entropy(model.head.mask_task(logits, task), y[idx])
                 if log_probs is not None:
-                    loss = loss + distill_lambda * kd_from_log_probs(logits, log_probs[idx], prior, 2.0)
+                    loss = loss + distill_lambda * kd_from_log_probs(logits, log_probs[idx], prior, temperature)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

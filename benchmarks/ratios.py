@@ -112,8 +112,8 @@ def feature_cache(real: bool) -> None:
         print(f"feature cache, {label}: {off:.2f} s -> {on:.2f} s, factor {off / on:.2f}  (target >= 3)")
 
 
-CELL_REFERENCES = {"carry": {"bank": False, "distill_lambda": 0.0}, "nsr": {"bank": True, "distill_lambda": 1.0}}
-"""The strategies the cell ratio covers, and how their bare reference runs."""
+CELL_STRATEGIES = ("carry", "nsr")
+"""The strategies the cell ratio covers (their bare reference runs with each cell's own parameters)."""
 
 
 def cell_ratios(real: bool, repeats: int = 1) -> dict[str, dict[str, float]]:
@@ -123,14 +123,14 @@ def cell_ratios(real: bool, repeats: int = 1) -> dict[str, dict[str, float]]:
     from nsr_bench.runner import execute_cell, resolve_cell
 
     scenario = "split_cifar10_cyclic" if real else "digits_cyclic"
-    cells = {name: resolve_cell(scenario, name, 0, "cpu") for name in CELL_REFERENCES}
+    cells = {name: resolve_cell(scenario, name, 0, "cpu") for name in CELL_STRATEGIES}
     execute_cell(cells["carry"])  # warms every cache both sides read
     times: dict[str, dict[str, list[float]]] = {n: {"ours": [], "bare": []} for n in cells}
     for _ in range(repeats):
         for name, cell in cells.items():
             times[name]["ours"].append(timed(lambda c=cell: execute_cell(c), 1))
             with torch.random.fork_rng():
-                times[name]["bare"].append(timed(lambda c=cell, n=name: bare_cell(c, **CELL_REFERENCES[n]), 1))
+                times[name]["bare"].append(timed(lambda c=cell: bare_cell(c), 1))
     result = {}
     for name, t in times.items():
         ours, bare = statistics.median(t["ours"]), statistics.median(t["bare"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from nsr_bench.models.masked_head import TaskMaskedHead
@@ -34,4 +35,6 @@ class AdapterNet(nn.Module):
         return [f"features.{name}" for name in self.features.lora_targets]
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:  # channels-last: oneDNN's fast convolution layout (a no-op for cached features)
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.head(self.features(x))

@@ -87,10 +87,11 @@ class LoRALinear(LoRALayer):
         super().__init__(base, rank, alpha, (base.in_features,), base.out_features, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.base(x)
-        if self.enabled:
-            y = y + self.scale * F.linear(F.linear(x, self.lora_A), self.lora_B)
-        return y
+        if not self.enabled:
+            return self.base(x)
+        if not torch.is_grad_enabled():  # inference: one product with the merged weight
+            return F.linear(x, self.base.weight + self.delta_weight(), self.base.bias)
+        return self.base(x) + self.scale * F.linear(F.linear(x, self.lora_A), self.lora_B)
 
 
 class LoRAConv2d(LoRALayer):
@@ -103,12 +104,13 @@ class LoRAConv2d(LoRALayer):
         super().__init__(base, rank, alpha, (base.in_channels, kh, kw), base.out_channels, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.base(x)
-        if self.enabled:
-            b = self.base
-            z = F.conv2d(x, self.lora_A, None, b.stride, b.padding, b.dilation)
-            y = y + self.scale * F.conv2d(z, self.lora_B[:, :, None, None])
-        return y
+        b = self.base
+        if not self.enabled:
+            return b(x)
+        if not torch.is_grad_enabled():  # inference: one convolution with the merged weight
+            return F.conv2d(x, b.weight + self.delta_weight(), b.bias, b.stride, b.padding, b.dilation)
+        z = F.conv2d(x, self.lora_A, None, b.stride, b.padding, b.dilation)
+        return b(x) + self.scale * F.conv2d(z, self.lora_B[:, :, None, None])
 
 
 def attach_lora(model: nn.Module, targets: list[str], rank: int, alpha: float,

@@ -101,7 +101,8 @@ def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str], device
     def prefix(x: Tensor) -> Tensor:
         nonlocal hits, misses
         if id(x) not in outputs:
-            outputs[id(x)], hit = cached_prefix(backbone, x, end, device)
+            out, hit = cached_prefix(backbone, x, end, device)  # held channels-last, the layout the model reads
+            outputs[id(x)] = out.contiguous(memory_format=torch.channels_last) if out.dim() == 4 else out
             hits, misses = hits + hit, misses + (not hit)
         return outputs[id(x)]
 

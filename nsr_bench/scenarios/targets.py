@@ -5,7 +5,7 @@ distinct task, a fresh LoRA adapter (rank 4, the backbone's default targets) and
 task's first occurrence with the scenario's training protocol, alone, and scored on the task's validation
 split (carved from its training data; never the test set). The targets depend on the scenario and the
 seed only, so every strategy of a (scenario, seed) shares them; they are cached on disk by a hash of
-everything that determines them.
+everything that determines them (the package's source digest included: the model's arithmetic is code).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from nsr_bench.cache import cache_dir, save_json_atomic
+from nsr_bench.identity import source_digest
 from nsr_bench.training.streams import RandomStreams
 
 TARGET_RANK, TARGET_ALPHA = 4, 8.0
@@ -26,7 +27,7 @@ TARGET_RANK, TARGET_ALPHA = 4, 8.0
 
 def _key(scenario, train, seed: int, device: str) -> str:
     protocol = {"epochs": train.epochs, "batch_size": train.batch_size, "lr": train.lr}
-    h = hashlib.sha256(json.dumps({"train": protocol, "seed": seed, "rank": TARGET_RANK,
+    h = hashlib.sha256(json.dumps({"train": protocol, "seed": seed, "rank": TARGET_RANK, "code": source_digest(),
                                    "device": torch.device(device).type, "threads": torch.get_num_threads()},
                                   sort_keys=True).encode())
     for name, t in sorted(scenario.backbone.state_dict().items()):

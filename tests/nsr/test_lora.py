@@ -30,6 +30,24 @@ def test_conv_update_equals_delta_weight():
     assert torch.allclose(layer(x), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda: LoRALinear(nn.Linear(6, 5), rank=3, alpha=4.0), (4, 6)),
+    (lambda: LoRAConv2d(nn.Conv2d(3, 5, 3, padding=2, stride=2, dilation=2), rank=2, alpha=3.0), (2, 3, 11, 11)),
+])
+def test_inference_with_the_merged_weight_computes_the_trained_function(make, shape):
+    torch.manual_seed(0)
+    layer = make()
+    randomize(layer)
+    x = torch.randn(*shape)
+    trained = layer(x)  # the factored path: gradients reach A and B
+    trained.sum().backward()
+    assert layer.lora_A.grad is not None and layer.lora_B.grad.abs().sum() > 0
+    with torch.no_grad():  # inference: one product with W + (alpha / r) B A
+        merged = layer(x)
+    assert torch.allclose(merged, trained, atol=1e-5)
+    assert not torch.allclose(merged, layer.base(x), atol=1e-3)  # the update is really applied
+
+
 def test_fresh_adapter_is_a_zero_update_and_disable_switches_it_off():
     layer = LoRALinear(nn.Linear(4, 4), rank=2, alpha=1.0)
     x = torch.randn(3, 4)

@@ -26,3 +26,12 @@ def test_targets_never_read_the_test_set(tiny_scenario):
         task.y_test = task.y_test[torch.randperm(len(task.y_test))]
         task.x_test = torch.zeros_like(task.x_test)
     assert dedicated_targets(scrambled, TRAIN, seed=0) == dedicated_targets(tiny_scenario, TRAIN, seed=0)
+
+
+def test_targets_are_recomputed_under_other_code(tiny_scenario, monkeypatch):
+    """The model's arithmetic is code: a target cached by other code is not reused."""
+    import nsr_bench.scenarios.targets as targets
+
+    key = targets._key(tiny_scenario, TRAIN, 0, "cpu")
+    monkeypatch.setattr(targets, "source_digest", lambda: "other-code")
+    assert targets._key(tiny_scenario, TRAIN, 0, "cpu") != key
