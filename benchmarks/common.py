@@ -33,10 +33,11 @@ class StepTimes(list):
 
 
 def bare_loop(sc):
-    """The reference: a plain PyTorch loop over tensors, same model (LoRA attached), loss and optimizer."""
+    """The reference: a plain PyTorch loop over tensors, same model (LoRA attached), loss and optimizer, on the
+    experience the Avalanche loops train (the stream's second: an occurrence's draw, not the task's pool)."""
     net = model(sc)
     attach_lora(net, net.lora_targets, 4, 8.0)
-    task = sc.tasks[1]
+    x, y = sc.train_data[1]
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
     loss_fn = torch.nn.CrossEntropyLoss()
     steps = StepTimes()
@@ -44,11 +45,11 @@ def bare_loop(sc):
     def run():
         net.train()
         for _ in range(EPOCHS):
-            perm = torch.randperm(len(task.y_train))
+            perm = torch.randperm(len(y))
             for i in range(0, len(perm), BATCH):
                 idx = perm[i:i + BATCH]
                 start = time.perf_counter()
-                loss = loss_fn(net(task.x_train[idx]), task.y_train[idx])
+                loss = loss_fn(net(x[idx]), y[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -56,7 +56,7 @@ def training(repeats: int = 11) -> None:
             samples[name].append(timed(fn, 1))
     exp = {k: statistics.median(v) for k, v in samples.items()}
     step = {k: statistics.median(fn.steps) for k, fn in loops.items()}
-    n = common.EPOCHS * len(sc.tasks[1].y_train)
+    n = common.EPOCHS * len(sc.train_data[1][1])
     print(f"training one experience ({n} samples, {common.EPOCHS} epochs, batch {common.BATCH}), "
           f"medians of {repeats}:")
     print(f"  {'loop':30s} {'experience':>10s} {'samples/s':>9s} {'step':>8s} {'fixed/exp':>9s}")
