@@ -48,18 +48,17 @@ def bare_cell(cell) -> None:
     """Run the reference of ``cell``: its scenario, train spec, seed and strategy parameters (LoRA ``rank`` and
     ``alpha``; ``bank``: NSR's per-task adapters, embeddings and routing; ``distill_lambda`` > 0: distillation
     as NSR's, at its ``temperature``)."""
-    params = cell.strategy_params
-    bank, distill_lambda, temperature = params["bank"], params["distill_lambda"], params["temperature"]
-    embed_samples = params["embed_samples"]
+    settings = cell.strategy_params
+    bank, distill_lambda, temperature = settings["bank"], settings["distill_lambda"], settings["temperature"]
+    embed_samples = settings["embed_samples"]
     torch.manual_seed(cell.seed)
     sc = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
     train, device = cell.train, cell.device
     model = AdapterNet(copy.deepcopy(sc.backbone), sc.num_classes, sc.task_classes())
-    adapter = ActiveAdapter.attach(model, model.lora_targets, params["rank"], params["alpha"])
+    adapter = ActiveAdapter.attach(model, model.lora_targets, settings["rank"], settings["alpha"])
     apply_feature_cache(sc, model.features, {t.removeprefix("features.") for t in model.lora_targets}, device)
     model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=train.lr)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=train.lr)
     tasks = {t.task_id: t for t in sc.tasks}
     stored: dict[int, dict[str, Tensor]] = {}
     keys: dict[int, Tensor] = {}

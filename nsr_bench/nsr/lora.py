@@ -20,7 +20,8 @@ from nsr_bench.nsr.compress import lowrank_svd
 
 
 class LoRALayer(nn.Module):
-    """Common state of a LoRA-wrapped layer: the frozen base layer, factors ``A``/``B`` and scale."""
+    """Common state and forward of a LoRA-wrapped layer: the frozen base layer, factors ``A``/``B`` and scale;
+    a subclass gives the base operation with another weight and the low-rank product."""
 
     def __init__(self, base: nn.Module, rank: int, alpha: float, a_shape: tuple[int, ...], out: int,
                  generator: torch.Generator | None = None):
@@ -40,6 +41,24 @@ class LoRALayer(nn.Module):
         self.lora_A = nn.Parameter(torch.empty(rank, *a_shape))
         self.lora_B = nn.Parameter(torch.zeros(out, rank))
         self.reset_adapter(generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``base(x)`` plus the update. While autograd records, the factored path, so gradients reach ``A``
+        and ``B``; with autograd off (evaluations, curve points, teacher outputs, probes), one call of the base
+        operation with the merged weight ``W + (alpha / r) B A``: the same function to float rounding."""
+        if not self.enabled:
+            return self.base(x)
+        if not torch.is_grad_enabled():
+            return self._with_weight(x, self.base.weight + self.delta_weight())
+        return self.base(x) + self.scale * self._low_rank(x)
+
+    def _with_weight(self, x: Tensor, weight: Tensor) -> Tensor:
+        """The base layer's operation on ``x`` with ``weight`` in place of its own (its bias kept)."""
+        raise NotImplementedError
+
+    def _low_rank(self, x: Tensor) -> Tensor:
+        """``B A x`` in the base layer's geometry (unscaled)."""
+        raise NotImplementedError
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
@@ -86,12 +105,11 @@ class LoRALinear(LoRALayer):
     def __init__(self, base: nn.Linear, rank: int, alpha: float, generator: torch.Generator | None = None):
         super().__init__(base, rank, alpha, (base.in_features,), base.out_features, generator)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.enabled:
-            return self.base(x)
-        if not torch.is_grad_enabled():  # inference: one product with the merged weight
-            return F.linear(x, self.base.weight + self.delta_weight(), self.base.bias)
-        return self.base(x) + self.scale * F.linear(F.linear(x, self.lora_A), self.lora_B)
+    def _with_weight(self, x: Tensor, weight: Tensor) -> Tensor:
+        return F.linear(x, weight, self.base.bias)
+
+    def _low_rank(self, x: Tensor) -> Tensor:
+        return F.linear(F.linear(x, self.lora_A), self.lora_B)
 
 
 class LoRAConv2d(LoRALayer):
@@ -103,14 +121,14 @@ class LoRAConv2d(LoRALayer):
         kh, kw = base.kernel_size
         super().__init__(base, rank, alpha, (base.in_channels, kh, kw), base.out_channels, generator)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _with_weight(self, x: Tensor, weight: Tensor) -> Tensor:
         b = self.base
-        if not self.enabled:
-            return b(x)
-        if not torch.is_grad_enabled():  # inference: one convolution with the merged weight
-            return F.conv2d(x, b.weight + self.delta_weight(), b.bias, b.stride, b.padding, b.dilation)
+        return F.conv2d(x, weight, b.bias, b.stride, b.padding, b.dilation)
+
+    def _low_rank(self, x: Tensor) -> Tensor:
+        b = self.base
         z = F.conv2d(x, self.lora_A, None, b.stride, b.padding, b.dilation)
-        return b(x) + self.scale * F.conv2d(z, self.lora_B[:, :, None, None])
+        return F.conv2d(z, self.lora_B[:, :, None, None])
 
 
 def attach_lora(model: nn.Module, targets: list[str], rank: int, alpha: float,
