@@ -288,6 +288,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
         "recovery_censored": sum(r["censored"] for r in recovery),
         "retention": float(np.mean(retention)) if retention else None,
         "regret": float(sum(regret)), "regret_per_cycle": regret,
+        "late_regret_gap": core.late_regret_gap(recorder.curves, targets),
         "bank_mb_per_entry": 0.0, "bank_mb_per_task": 0.0, "bank_mb_total": 0.0,
         "task_id_acc": None, "routing": None,
         **report.summary,

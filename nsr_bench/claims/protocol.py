@@ -13,14 +13,15 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from nsr_bench.config import SpecError, Strict, format_selector, load_yaml, validate
+from nsr_bench.config import SpecError, Strict, format_selector, load_yaml, parse_selector, validate
 from nsr_bench.matrix import Cell
 
 Bound = float | None
 
 
 class Side(Strict):
-    """One side of a comparison: a strategy, or the best of several by mean (``pick``)."""
+    """One side of a comparison: a strategy, or several, each of which the claim is judged against;
+    ``pick`` says which of them the table shows when none decides (the best mean: min or max)."""
 
     strategies: list[str] = Field(min_length=1)
     pick: Literal["min", "max"] | None = None
@@ -42,17 +43,20 @@ class Claim(Strict):
     paper: float | str
     accept: tuple[Bound, Bound] = Field(description="the region [low, high] (null: unbounded) that reproduces it")
     tolerance: str = ""
-    zero_denominator: str = Field("", description="if set, a denominator of 0 on every seed makes the claim "
-                                  "untestable, for this reason")
     untestable: str = Field("", description="if set, the claim cannot be tested here, for this reason")
     scenarios: list[str] = Field(min_length=1)
     recurrences: list[str] | None = None
+    params: dict[str, Any] = Field({}, description="scenario parameters the claim needs on top of each "
+                                   "scenario's own (e.g. cycles: 6 for a growth rate), shown in its rows")
 
     @model_validator(mode="after")
     def _sides(self):
         if (self.kind == "value") != (self.denominator is None):
             need = "takes no denominator" if self.kind == "value" else "needs a denominator"
             raise ValueError(f"claim {self.id}: kind {self.kind} {need}")
+        if self.denominator and len(self.numerator.strategies) > 1 and len(self.denominator.strategies) > 1:
+            raise ValueError(f"claim {self.id}: only one side may name several strategies (each is judged "
+                             f"against the other side)")
         return self
 
     def strategies(self) -> list[str]:
@@ -113,11 +117,7 @@ def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: i
     named, if given); rows whose data are missing keep no cells."""
     from nsr_bench.matrix import MatrixSpec, expand
 
-    named = {s for c in protocol.claims for s in c.scenarios}
-    unknown = sorted(set(scenarios or []) - named)
-    if unknown:
-        raise SpecError(f"no claim of protocol {protocol.name!r} is measured on {unknown}; "
-                        f"its scenarios are {sorted(named)}")
+    variants = _variants(protocol, scenarios)
     modes = {r for c in protocol.claims for r in c.recurrences or protocol.recurrences}
     if set(recurrences or []) - modes:
         raise SpecError(f"no claim of protocol {protocol.name!r} is measured under "
@@ -127,16 +127,21 @@ def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: i
     for claim in protocol.claims:
         strategies = [s for s in dict.fromkeys(claim.strategies())
                       if not test or s in protocol.test.strategies]
-        for scenario in claim.scenarios:
-            if (test and scenario not in protocol.test.scenarios) or (scenarios and scenario not in scenarios):
+        for base, overrides in variants:
+            if base not in claim.scenarios or (test and base not in protocol.test.scenarios):
                 continue
-            for recurrence in claim.recurrences or protocol.recurrences:
+            modes = claim.recurrences or protocol.recurrences
+            if "recurrence" in overrides:  # a variant that names its recurrence audits that mode only
+                modes = [overrides["recurrence"]] if overrides["recurrence"] in modes else []
+            shown = {k: v for k, v in {**claim.params, **overrides}.items() if k != "recurrence"}
+            scenario = format_selector(base, shown)
+            for recurrence in modes:
                 if (test and recurrence not in protocol.test.recurrences) or (
                         recurrences and recurrence not in recurrences):
                     continue
-                row = Row(claim, scenario, recurrence, missing_data(scenario))
-                params = {**(protocol.test.params if test else {}), "recurrence": recurrence}
-                selector = format_selector(scenario, params)
+                row = Row(claim, scenario, recurrence, missing_data(base))
+                params = {**(protocol.test.params if test else {}), **shown, "recurrence": recurrence}
+                selector = format_selector(base, params)
                 for name in strategies if not row.missing else []:
                     if (selector, name) not in expanded:
                         spec = MatrixSpec(name=protocol.name, scenarios=[selector], seeds=seeds,
@@ -147,6 +152,20 @@ def plan(protocol: Protocol, test: bool = False, device: str = "cpu", threads: i
                     row.skipped += [f"{name}: {reason}" for _, reason in skipped]
                 rows.append(row)
     return rows
+
+
+def _variants(protocol: Protocol, scenarios: list[str] | None) -> list[tuple[str, dict[str, Any]]]:
+    """(scenario, parameter overrides) to audit: every scenario of the protocol as it is, or the named ones,
+    each of which may be a variant ``NAME[k=v,...]`` of one of the protocol's scenarios."""
+    named = list(dict.fromkeys(s for c in protocol.claims for s in c.scenarios))
+    if not scenarios:
+        return [(s, {}) for s in named]
+    parsed = [parse_selector(s) for s in scenarios]
+    unknown = sorted({base for base, _ in parsed} - set(named))
+    if unknown:
+        raise SpecError(f"no claim of protocol {protocol.name!r} is measured on {unknown}; "
+                        f"its scenarios are {sorted(named)} (a variant is written NAME[key=value,...])")
+    return parsed
 
 
 def missing_data(scenario: str) -> str:

@@ -1,12 +1,16 @@
 """Verdicts on hand-made or stored cells: a claim's measured value, its 95% interval and what it says.
 
-``values`` maps strategy -> {seed: summary}. A side with several strategies counts the one with the best
-mean of the metric (said in the comparison). ``ratio`` is mean(numerator) / mean(denominator) with
-Fieller's interval (paired by seed); ``difference`` is numerator - denominator per seed with a t
-interval and a paired t-test; ``value`` is the numerator's t interval. The verdict compares the interval
-with the claim's region: inside -> reproduced, disjoint -> not reproduced, across its edge (it contains
-both the claim and its negation) -> inconclusive; no data, or a claim this suite cannot test as stated ->
-untestable here.
+``values`` maps strategy -> {seed: summary}. ``ratio`` is mean(numerator) / mean(denominator) with Fieller's
+interval (paired by seed); ``difference`` is numerator - denominator per seed with a t interval and a paired
+t-test; ``value`` is the numerator's t interval. Each finite edge of the claim's region is decided on its
+own (:mod:`nsr_bench.claims.edges`): every edge passed -> reproduced, one failed -> not reproduced,
+otherwise inconclusive; the two sides equal on every seed -> tie; no data, or a claim this suite cannot
+test as stated -> untestable here.
+
+A side with several strategies (e.g. "every memoryless rule", "the best comparator") is judged against
+each of them, so that the best is never picked on the cells it is judged on: the claim is reproduced only
+if it holds against every one at 95% (an intersection-union test, which needs no correction), and refuted
+as soon as it fails against one at the Bonferroni-corrected level 1 - 0.05 / K (the union of K tests).
 """
 
 from __future__ import annotations
@@ -16,22 +20,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nsr_bench.claims.protocol import Claim, Side
+from nsr_bench.claims.edges import EdgeTest, decide_region, is_zero, region_outcome
+from nsr_bench.claims.protocol import Claim
+from nsr_bench.metrics.core import MIN_CYCLES
 from nsr_bench.metrics.stats import Interval, holm, paired_test, ratio_interval, t_interval
 
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "untestable here")
+VERDICTS = ("reproduced", "not reproduced", "tie", "inconclusive", "untestable here")
+ALPHA = 0.05
 
-
-def regret_slope(summary: dict) -> float | None:
-    """Least-squares slope of cumulative regret over the cycles (Theorem 1's growth rate)."""
-    from nsr_bench.plots.regret import fit_slope
-
-    per = summary.get("regret_per_cycle") or []
-    return fit_slope(np.arange(len(per)), np.cumsum(per)) if len(per) > 1 else None
-
-
-DERIVED = {"regret_slope": regret_slope,
-           "abs_bwt": lambda s: None if s.get("bwt") is None else abs(s["bwt"])}
+DERIVED = {"abs_bwt": lambda s: None if s.get("bwt") is None else abs(s["bwt"])}
+UNDEFINED = {"late_regret_gap": f"it is defined on streams of at least {MIN_CYCLES} cycles"}
 
 
 def metric(summary: dict, name: str) -> float | None:
@@ -60,27 +58,57 @@ class Verdict:
         return out
 
 
-def pick(side: Side, values: dict[str, dict[int, dict]], name: str) -> tuple[str, dict[int, float], str] | None:
-    """The side's strategy (the best mean of ``name`` among its strategies that have values), its
-    per-seed values and a description of the choice; None if no strategy of the side has any."""
-    found = {}
-    for strategy in side.strategies:
-        per_seed = {seed: v for seed, s in values.get(strategy, {}).items() if (v := metric(s, name)) is not None}
-        if per_seed:
-            found[strategy] = per_seed
-    if not found:
-        return None
-    choose = min if side.pick == "min" else max
-    best = choose(found, key=lambda k: float(np.mean(list(found[k].values()))))
-    if len(side.strategies) == 1:
-        return best, found[best], best
-    def group(names):
-        return ", ".join(names) if len(names) <= 4 else f"{len(names)} strategies"
+@dataclass
+class Pair:
+    """One strategy of the claim's several-strategy side with the other side, on the seeds both have."""
 
-    if len(found) == 1:
-        return best, found[best], f"{best} (the only one of {group(side.strategies)} with results)"
-    which = "lowest" if side.pick == "min" else "highest"
-    return best, found[best], f"{best} (the {which} mean of {group(list(found))})"
+    numerator: str
+    denominator: str | None
+    x: np.ndarray
+    y: np.ndarray | None
+    seeds: list[int]
+
+    @property
+    def name(self) -> str:
+        return self.numerator if self.denominator is None else f"{self.numerator} / {self.denominator}"
+
+    def by_seed(self) -> tuple[dict[int, float], dict[int, float] | None]:
+        def keyed(v):
+            return None if v is None else dict(zip(self.seeds, v.tolist(), strict=True))
+
+        return keyed(self.x), keyed(self.y)
+
+    def tied(self) -> bool:
+        return self.y is not None and bool(np.all(is_zero(self.x - self.y, float(np.max(np.abs(self.x))))))
+
+
+def per_seed(values: dict[str, dict[int, dict]], strategy: str, name: str) -> dict[int, float]:
+    return {seed: v for seed, s in values.get(strategy, {}).items() if (v := metric(s, name)) is not None}
+
+
+def pairs(claim: Claim, values: dict[str, dict[int, dict]]) -> list[Pair]:
+    """Every (numerator, denominator) strategy pair the claim compares that has values on both sides."""
+    tops = claim.numerator.strategies
+    bottoms = claim.denominator.strategies if claim.denominator else [None]
+    out = []
+    for top in tops:
+        x = per_seed(values, top, claim.metric)
+        for bottom in bottoms:
+            y = per_seed(values, bottom, claim.metric) if bottom else None
+            seeds = sorted(set(x) & set(y)) if y is not None else sorted(x)
+            if seeds:
+                out.append(Pair(top, bottom, np.array([x[s] for s in seeds]),
+                                None if y is None else np.array([y[s] for s in seeds]), seeds))
+    return out
+
+
+def interval(claim: Claim, pair: Pair) -> Interval:
+    """The 95% interval of the claim's quantity on one pair (what the table shows)."""
+    if claim.kind == "value":
+        return t_interval(pair.x.tolist())
+    if claim.kind == "difference":
+        return t_interval((pair.x - pair.y).tolist())
+    return ratio_interval(*pair.by_seed())
 
 
 def region_text(accept: tuple[float | None, float | None]) -> str:
@@ -88,61 +116,118 @@ def region_text(accept: tuple[float | None, float | None]) -> str:
     return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
 
 
-def decide(interval: Interval, accept: tuple[float | None, float | None]) -> tuple[str, str]:
-    """(verdict, reason) of ``interval`` against the claim's region ``accept``."""
-    low, high = (-math.inf if accept[0] is None else accept[0]), (math.inf if accept[1] is None else accept[1])
-    region = region_text(accept)
-    if interval.n < 2 or math.isnan(interval.low) or math.isnan(interval.high):
-        return "inconclusive", f"n={interval.n}: no interval (run at least 2 seeds)"
-    ci = f"[{interval.low:.3g}, {interval.high:.3g}]"
-    if low <= interval.low and interval.high <= high:
-        return "reproduced", f"the 95% interval {ci} lies in the claim's region {region}"
-    if interval.high < low or interval.low > high:
-        return "not reproduced", f"the 95% interval {ci} lies outside the claim's region {region}"
-    return "inconclusive", f"the 95% interval {ci} crosses the edge of the claim's region {region}"
+def ci_text(iv: Interval) -> str:
+    def bound(v):
+        return "inf" if v == math.inf else f"{v:.3g}"
+
+    return f"[{bound(iv.low)}, {bound(iv.high)}]"
+
+
+def best(claim: Claim, found: list[Pair]) -> Pair:
+    """The pair whose several-strategy side has the best mean (``pick``): the one the table shows when no
+    single strategy decides the verdict."""
+    side = claim.numerator if len(claim.numerator.strategies) > 1 else claim.denominator
+    if side is None or len(side.strategies) == 1:
+        return found[0]
+    on_top = side is claim.numerator
+    choose = min if side.pick == "min" else max
+    return choose(found, key=lambda p: float(np.mean(p.x if on_top else p.y)))
+
+
+def power_text(tests: list[EdgeTest], n: int) -> str:
+    finite = [t.detectable for t in tests if t.method == "t" and 0 < t.detectable < math.inf]
+    if not finite:
+        return ""
+    return f"; at this spread {n} seeds detect a distance >= {max(finite):.3g} from an edge with 80% power"
 
 
 def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[int, dict]]) -> Verdict:
     """The verdict of ``claim`` on one scenario and recurrence mode from per-seed summaries."""
-    p_value = None
-
-    def verdict(measured, interval, comparison, what, reason):
-        ci = (interval.low, interval.high) if interval is not None else (None, None)
-        return Verdict(claim.id, scenario, recurrence, claim.paper, measured, ci,
-                       interval.n if interval is not None else 0, comparison, what, reason, p_value)
-
-    top = pick(claim.numerator, values, claim.metric)
-    bottom = pick(claim.denominator, values, claim.metric) if claim.denominator else None
-    lacking = [side for side, got in ((claim.numerator, top), (claim.denominator, bottom))
-               if side is not None and got is None]
-    if lacking:
-        names = ", ".join(s for side in lacking for s in side.strategies)
-        return verdict(None, None, "", "untestable here", f"no {claim.metric} of {names} on this scenario")
-    _, x, top_text = top
-    if claim.kind == "value":
-        interval = t_interval(list(x.values()))
-        comparison = f"{claim.metric} of {top_text} over seeds (t)"
+    found = pairs(claim, values)
+    if not found:
+        return Verdict(claim.id, scenario, recurrence, claim.paper, None, (None, None), 0, "", "untestable here",
+                       f"no {claim.metric} of {', '.join(claim.strategies())} on this scenario"
+                       + (f" ({UNDEFINED[claim.metric]})" if claim.metric in UNDEFINED else ""))
+    several = len(found) > 1
+    strict = {p.name: decide_region(claim.kind, p.x, p.y, claim.accept) for p in found}
+    corrected = {p.name: decide_region(claim.kind, p.x, p.y, claim.accept, 1 - ALPHA / len(found))
+                 for p in found}
+    ties = [p for p in found if p.tied()]
+    refuted = [p for p in found if p not in ties and region_outcome(corrected[p.name]) == "outside"]
+    region = region_text(claim.accept)
+    shown = refuted[0] if refuted else ties[0] if ties else best(claim, found)
+    iv = interval(claim, shown)
+    n = len(shown.seeds)
+    if n < 2:
+        what, reason = "inconclusive", f"n={n}: no interval (run at least 2 seeds)"
+    elif refuted:
+        level = f"{1 - ALPHA / len(found):.2%} (Bonferroni over {len(found)})" if several else "95%"
+        what, reason = "not reproduced", (f"{shown.name}: the {level} interval lies outside the claim's region "
+                                          f"{region}")
+    elif all(region_outcome(strict[p.name]) == "inside" for p in found):
+        against = f" against each of the {len(found)} (intersection-union test)" if several else ""
+        what, reason = "reproduced", f"the 95% interval {ci_text(iv)} lies in the claim's region {region}{against}"
+    elif ties and all(p in ties or region_outcome(strict[p.name]) == "inside" for p in found):
+        what, reason = "tie", f"{shown.name}: the two sides are equal on every seed (n={n}), neither is ahead"
     else:
-        _, y, bottom_text = bottom
-        test = paired_test(x, y)
-        p_value = None if math.isnan(test.p_value) else test.p_value
-        p = "" if p_value is None else f"; {test.test} of the two sides: p={p_value:.3g}"
-        if claim.kind == "difference":
-            interval = t_interval([x[s] - y[s] for s in sorted(set(x) & set(y))])
-            comparison = f"{claim.metric}: {top_text} - {bottom_text}, paired by seed (t interval{p})"
-        else:
-            interval = ratio_interval(x, y)
-            comparison = f"{claim.metric}: {top_text} / {bottom_text}, paired by seed (Fieller interval{p})"
-        shared = set(x) & set(y)
-        if claim.zero_denominator and shared and all(y[s] == 0 for s in shared):
-            return verdict(interval.mean, interval, comparison, "untestable here", claim.zero_denominator)
-    measured = None if math.isnan(interval.mean) else interval.mean
-    if claim.untestable:
-        return verdict(measured, interval, comparison, "untestable here", claim.untestable)
-    what, reason = decide(interval, claim.accept)
+        open_ = [p.name for p in found if p not in ties and region_outcome(strict[p.name]) != "inside"]
+        what = "inconclusive"
+        reason = (f"the 95% interval {ci_text(iv)} is not decided against the claim's region {region}"
+                  + (f" for {', '.join(open_)}" if several else ""))
+    edges = strict[shown.name]
+    details = [t.text(n) for t in edges if what != "tie" and (t.method == "sign test" or t.outcome == "on edge")]
+    reason += "".join(f"; {d}" for d in details) + power_text(edges, n)
     if claim.tolerance:
         reason += f" ({claim.tolerance})"
-    return verdict(measured, interval, comparison, what, reason)
+    p_value = None
+    if claim.kind != "value" and what != "tie":
+        test = paired_test(*shown.by_seed())
+        p_value = None if math.isnan(test.p_value) else test.p_value
+    value = measured(claim, iv, shown)
+    ci = (iv.low, iv.high) if value is not None else (None, None)
+    verdict = Verdict(claim.id, scenario, recurrence, claim.paper, value, ci, n,
+                      comparison(claim, shown, found, p_value), what, reason, p_value)
+    if claim.untestable:
+        verdict.verdict, verdict.reason = "untestable here", claim.untestable
+    return verdict
+
+
+def measured(claim: Claim, iv: Interval, pair: Pair) -> float | None:
+    """The interval's mean; None where it is undefined (no values, or a ratio 0 / 0)."""
+    if math.isnan(iv.mean) or (claim.kind == "ratio" and not np.any(pair.x) and not np.any(pair.y)):
+        return None
+    return iv.mean
+
+
+def comparison(claim: Claim, shown: Pair, found: list[Pair], p_value: float | None) -> str:
+    """What was compared: the quantity, the shown pair (and, for a side of several strategies, which of
+    them it is), the interval method and the paired test."""
+    p = "" if p_value is None else f"; paired t-test of the two sides: p={p_value:.3g}"
+    if claim.kind == "value":
+        return f"{claim.metric} of {side_text(claim, shown, found)} over seeds (t)"
+    method = "t interval" if claim.kind == "difference" else "Fieller interval, edges by its contrast"
+    top, bottom = shown.numerator, shown.denominator
+    if len(claim.numerator.strategies) > 1:
+        top = side_text(claim, shown, found)
+    else:
+        bottom = side_text(claim, shown, found)
+    sign = "-" if claim.kind == "difference" else "/"
+    return f"{claim.metric}: {top} {sign} {bottom}, paired by seed ({method}{p})"
+
+
+def side_text(claim: Claim, shown: Pair, found: list[Pair]) -> str:
+    """The shown strategy of the several-strategy side, and which of them it is."""
+    on_top = len(claim.numerator.strategies) > 1 or claim.denominator is None
+    side = claim.numerator if on_top else claim.denominator
+    name = shown.numerator if on_top else shown.denominator
+    if len(side.strategies) == 1:
+        return name
+    have = [p.numerator if on_top else p.denominator for p in found]
+    group = ", ".join(have) if len(have) <= 4 else f"{len(have)} strategies"
+    if len(have) == 1:
+        return f"{name} (the only one of {', '.join(side.strategies)} with results)"
+    which = "lowest" if side.pick == "min" else "highest"
+    return f"{name} (the {which} mean of {group}; each judged)"
 
 
 def adjust_for_multiplicity(verdicts: list[Verdict]) -> None:

@@ -8,6 +8,7 @@ metric here keys by distinct task.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,3 +102,20 @@ def regret_per_cycle(curves: list[Curve], targets: dict[int, float]) -> list[flo
     for c in curves:
         per[c.recurrence] += float(sum(max(0.0, targets[c.task] - a) for a in c.acc))
     return per
+
+
+MIN_CYCLES = 5  # fewer cycles leave too few increments to tell linear growth from a flattening one
+
+
+def late_regret_gap(curves: list[Curve], targets: dict[int, float], min_cycles: int = MIN_CYCLES) -> float | None:
+    """Theorem 1's growth rate as a per-point quantity: the mean shortfall ``max(0, target_j - acc_j(t))``
+    over every evaluation point of the later half of the recurrence cycles (cycles 1..C-1; the first cycle
+    learns every task and is left out). Linear cumulative regret keeps it bounded away from 0; regret that
+    flattens (a policy that remembers) drives it to 0. In accuracy units, so that a margin is readable;
+    None on streams of fewer than ``min_cycles`` cycles."""
+    cycles = max((c.recurrence for c in curves), default=-1) + 1
+    if cycles < min_cycles:
+        return None
+    late = range(cycles - math.ceil((cycles - 1) / 2), cycles)
+    gaps = [max(0.0, targets[c.task] - a) for c in curves if c.recurrence in late for a in c.acc]
+    return float(np.mean(gaps)) if gaps else None

@@ -8,6 +8,7 @@ have (same split, class-to-task assignment and order), never on unpaired means.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -41,10 +42,16 @@ class Interval:
         return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}] (n={self.n}, {self.level:.0%} {self.method})"
 
 
-def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:
-    """Student-t interval of the mean; NaN values are dropped; fewer than 2 values give NaN bounds."""
+@functools.lru_cache(maxsize=256)
+def t_quantile(q: float, df: int) -> float:
+    """Student t quantile (cached: claim tables ask for the same few levels and seed counts many times)."""
     from scipy import stats
 
+    return float(stats.t.ppf(q, df))
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:
+    """Student-t interval of the mean; NaN values are dropped; fewer than 2 values give NaN bounds."""
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     n = len(x)
     if n == 0:
@@ -52,7 +59,7 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:
     mean = float(x.mean())
     if n < 2:
         return Interval(mean, math.nan, math.nan, n, level)
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(t_quantile(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return Interval(mean, mean - half, mean + half, n, level)
 
 
@@ -112,8 +119,6 @@ def ratio_interval(numerator: Mapping[int, float], denominator: Mapping[int, flo
     does not reject. Where the denominator's own interval reaches 0 the set is unbounded above
     (``high = inf``); a denominator that is 0 on every seed gives ``mean = low = high = inf``. NaN bounds
     with fewer than 2 pairs."""
-    from scipy import stats
-
     seeds = sorted(s for s in set(numerator) & set(denominator)
                    if not _missing(numerator[s]) and not _missing(denominator[s]))
     x = np.asarray([numerator[s] for s in seeds], dtype=float)
@@ -124,7 +129,7 @@ def ratio_interval(numerator: Mapping[int, float], denominator: Mapping[int, flo
     mean = float(x.mean() / y.mean()) if y.mean() else math.inf
     if n < 2:
         return Interval(mean, math.nan, math.nan, n, level, method)
-    t2 = float(stats.t.ppf(0.5 + level / 2, n - 1)) ** 2
+    t2 = t_quantile(0.5 + level / 2, n - 1) ** 2
     cov = np.cov(x, y, ddof=1) / n
     # (mx - r my)^2 <= t^2 (vxx - 2 r vxy + r^2 vyy)  <=>  a r^2 + b r + c <= 0
     a = y.mean() ** 2 - t2 * cov[1, 1]
@@ -149,3 +154,29 @@ def ratio_interval(numerator: Mapping[int, float], denominator: Mapping[int, flo
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def sign_test_p(values: Sequence[float]) -> float:
+    """One-sided exact sign-test p-value that the median of ``values`` lies on the side most of them are
+    on (zeros dropped): ``P(Binomial(n, 1/2) >= k)`` with ``k`` the larger of the two counts. It needs no
+    variance, so it still decides when every value is the same (where a t interval has zero width): all
+    ``n`` on one side gives ``0.5 ** n``, at most 0.025 only from ``n = 6``."""
+    from scipy import stats
+
+    x = [v for v in values if not _missing(v) and v != 0]
+    if not x:
+        return math.nan
+    k = max(sum(v > 0 for v in x), sum(v < 0 for v in x))
+    return float(stats.binom.sf(k - 1, len(x), 0.5))
+
+
+def detectable_effect(values: Sequence[float], level: float = 0.95, power: float = 0.8) -> float:
+    """The smallest true mean distance from 0 that the two-sided ``level`` t-test on these per-seed
+    values detects with probability ``power``, at their observed spread:
+    ``(t_{(1+level)/2} + t_{power}) * sd / sqrt(n)`` with n - 1 degrees of freedom (NaN for n < 2)."""
+    x = np.asarray([v for v in values if not _missing(v)], dtype=float)
+    n = len(x)
+    if n < 2:
+        return math.nan
+    quantiles = t_quantile(0.5 + level / 2, n - 1) + t_quantile(power, n - 1)
+    return float(quantiles * x.std(ddof=1) / math.sqrt(n))

@@ -69,7 +69,7 @@ def test_full_protocol_plans_drift_columns_and_untestable_rows_without_data(monk
 def test_plan_can_be_restricted_to_named_scenarios(monkeypatch):
     monkeypatch.delenv("NSR_DATA_ROOT", raising=False)
     rows = plan(load_protocol(), scenarios=["digits_cyclic"])
-    assert rows and {r.scenario for r in rows} == {"digits_cyclic"}
+    assert rows and {r.scenario for r in rows} == {"digits_cyclic", "digits_cyclic[cycles=6]"}  # Theorem 1's
     with pytest.raises(SpecError, match="is measured on"):
         plan(load_protocol(), scenarios=["no_such_scenario"])
     resample = plan(load_protocol(), scenarios=["digits_cyclic"], recurrences=["resample"])
@@ -77,3 +77,17 @@ def test_plan_can_be_restricted_to_named_scenarios(monkeypatch):
     assert {r.claim.id for r in resample} == {r.claim.id for r in rows}
     with pytest.raises(SpecError, match="recurrence modes are"):
         plan(load_protocol(), recurrences=["shuffled"])
+
+
+def test_plan_audits_a_named_variant_and_a_claims_own_parameters(monkeypatch):
+    monkeypatch.delenv("NSR_DATA_ROOT", raising=False)
+    rows = plan(load_protocol(), scenarios=["digits_cyclic[tasks=3,recurrence=drift]"])
+    assert rows and {r.recurrence for r in rows} == {"drift"}  # the variant names its recurrence
+    by_claim = {r.claim.id: r for r in rows}
+    assert "five_datasets_highest_acc" not in by_claim  # a resample-only claim has no drift row
+    assert by_claim["recovery_10x"].scenario == "digits_cyclic[tasks=3]"
+    assert by_claim["theorem1_memoryless_linear"].scenario == 'digits_cyclic[cycles=6,tasks=3]'
+    assert {c.spec.scenario_params["tasks"] for r in rows for c in r.cells} == {3}
+    assert {c.spec.scenario_params["cycles"] for c in by_claim["theorem1_bank_flat"].cells} == {6}
+    with pytest.raises(SpecError, match=r"NAME\[key=value"):
+        plan(load_protocol(), scenarios=["digits_cyclc[tasks=3]"])

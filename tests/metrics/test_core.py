@@ -80,3 +80,19 @@ def test_a_frozen_strategy_below_the_target_pays_regret_and_retains_less_than_on
     rec = core.recovery(flat, TARGETS, tol=0.05)
     assert all(r["retention"] < 1 for r in rec) and all(r["censored"] for r in rec)
     assert all(r > 0 for r in core.regret_per_cycle(flat, TARGETS))
+
+
+def _cycles(shortfalls: list[float]) -> list[Curve]:
+    """Two tasks of target 1.0, one 3-point curve per task and cycle, ``shortfalls[c]`` below the target."""
+    return [Curve(2 * c + t, t, c, [0, 1, 2], [1.0 - gap] * 3) for c, gap in enumerate(shortfalls) for t in (0, 1)]
+
+
+def test_late_regret_gap_separates_linear_from_flattening_regret():
+    targets = {0: 1.0, 1: 1.0}
+    linear = core.late_regret_gap(_cycles([0.5, 0.2, 0.2, 0.2, 0.2, 0.2]), targets)
+    assert linear == pytest.approx(0.2)
+    # cycle 0 learns and is left out; of cycles 1..5 the later half (3, 4, 5) counts
+    flattening = core.late_regret_gap(_cycles([0.5, 0.3, 0.1, 0.0, 0.0, 0.0]), targets)
+    assert flattening == 0.0
+    assert core.late_regret_gap(_cycles([0.5, 0.2, 0.2, 0.2, 0.1]), targets) == pytest.approx(0.15)  # cycles 3, 4
+    assert core.late_regret_gap(_cycles([0.5, 0.2, 0.2]), targets) is None  # 3 cycles: 2 increments

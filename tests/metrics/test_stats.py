@@ -66,3 +66,23 @@ def test_ratio_interval_is_unbounded_when_the_denominator_may_be_zero():
     zero = ratio_interval(x, dict.fromkeys(x, 0.0))
     assert zero.mean == zero.low == zero.high == math.inf
     assert math.isnan(ratio_interval({0: 1.0}, {0: 2.0}).low)
+
+
+def test_sign_test_decides_without_a_variance_from_six_seeds():
+    from nsr_bench.metrics.stats import sign_test_p
+
+    assert sign_test_p([0.05] * 5) == pytest.approx(1 / 32)  # above 0.025: 5 seeds cannot decide at 95%
+    assert sign_test_p([-0.05] * 6) == pytest.approx(1 / 64)
+    assert sign_test_p([1.0, 2.0, -1.0, 3.0]) == pytest.approx(5 / 16)
+    assert math.isnan(sign_test_p([0.0, 0.0]))
+
+
+def test_detectable_effect_is_the_80_percent_power_distance():
+    from scipy import stats
+
+    from nsr_bench.metrics.stats import detectable_effect
+
+    x = [0.1, 0.3, 0.2, 0.4, 0.0]
+    sd, n = float(np.std(x, ddof=1)), len(x)
+    want = (stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)) * sd / math.sqrt(n)
+    assert detectable_effect(x) == pytest.approx(want) and math.isnan(detectable_effect([1.0]))
