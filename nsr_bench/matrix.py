@@ -60,11 +60,13 @@ class MatrixSpec(Strict):
 
 @dataclass
 class Cell:
-    """One expanded cell: its label (the factor combination), scenario and resolved spec."""
+    """One expanded cell: its label (the factor combination), resolved spec and scenario selector (the
+    matrix's ``scenarios`` entry: two entries of one scenario are two rows of the summary)."""
 
     label: str
     combo: dict[str, Any]
     spec: CellSpec
+    scenario: str
 
 
 def label_of(combo: dict[str, Any]) -> str:
@@ -115,7 +117,7 @@ def expand(spec: MatrixSpec, device: str = "cpu", threads: int | None = None, tu
                 if (label_of(combo), reason) not in skipped:
                     skipped.append((label_of(combo), reason))
                 continue
-            cells += [Cell(label_of(combo), combo, c) for c in resolved]
+            cells += [Cell(label_of(combo), combo, c, scenario) for c in resolved]
     return cells, skipped
 
 
@@ -177,7 +179,7 @@ def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str,
     """Per (scenario, label): t intervals over seeds and paired tests by seed against the reference
     combination (Holm-adjusted over the table), see :mod:`nsr_bench.metrics.summary`."""
     ref_label = label_of({k: reference[k] for k in (cells[0].combo if cells else {}) if k in reference})
-    groups = group((c.spec.scenario, c.label, c.spec.seed, s) for c, s in zip(cells, summaries, strict=True))
+    groups = group((c.scenario, c.label, c.spec.seed, s) for c, s in zip(cells, summaries, strict=True))
     return summarise(groups, ref_label if reference else None, METRICS)
 
 

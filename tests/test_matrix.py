@@ -84,6 +84,15 @@ def test_summary_pairs_every_cell_with_the_reference_by_seed():
     assert "n = 2 seeds per row" in text.splitlines()[-1] and "paired t-test" in text and "Holm" in text
 
 
+
+def test_two_scenario_selectors_of_one_scenario_are_two_rows_of_the_summary():
+    spec = MatrixSpec(name="x", scenarios=["digits_cyclic[recurrence=drift]",
+                                           "digits_cyclic[recurrence=drift,drift_strength=3.0]"],
+                      seeds=[0, 1], factors={"strategy": ["carry"]}, test=True)
+    cells, _ = expand(spec)
+    rows = summary_table(cells, [{"acc": 0.5 + 0.1 * c.spec.seed} for c in cells], spec.reference)
+    assert [(r.scenario, r.n) for r in rows] == [(s, 2) for s in spec.scenarios]
+
 def wait_for(predicate, timeout: float, what: str):
     deadline = time.time() + timeout
     while time.time() < deadline:

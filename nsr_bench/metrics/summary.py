@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nsr_bench.config import SpecError
 from nsr_bench.metrics.stats import TESTS, Interval, PairedTest, holm, paired_test, t_interval
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "retention", "recovery_steps_mean", "regret",
@@ -44,11 +45,31 @@ class Row:
         return out
 
 
+class SeedConflict(SpecError):
+    """Two different cells (hashes) for one seed of one table row, e.g. the same experiment computed by two
+    code versions in a store read with ``--include-stale``. A row's interval and its tests pair one cell
+    per seed, and which of the two is meant is not the table's to guess, so the table is not made."""
+
+
 def group(items: Iterable[tuple[str, str, int, Mapping[str, Any]]]) -> dict[tuple[str, str], dict[int, Any]]:
-    """(scenario, label, seed, summary) items -> the ``groups`` :func:`summarise` reads."""
+    """(scenario, label, seed, summary) items -> the ``groups`` :func:`summarise` reads. One row holds one
+    cell per seed: a cell listed twice (the same ``hash``) is kept once, and a second, different cell of a
+    seed raises :class:`SeedConflict` naming every such pair, instead of overwriting the first. Callers
+    label each experiment apart (:func:`nsr_bench.plots.data.labels`), so what this catches are cells
+    that differ only in the code, device or data that computed them."""
     groups: dict[tuple[str, str], dict[int, Any]] = {}
+    conflicts = []
     for scenario, label, seed, summary in items:
-        groups.setdefault((scenario, label), {})[seed] = summary
+        row = groups.setdefault((scenario, label), {})
+        if seed in row and not _same_cell(row[seed], summary):
+            conflicts.append(f"{scenario} / {label}, seed {seed}: cells {row[seed].get('hash')} and "
+                             f"{summary.get('hash')}")
+        else:
+            row[seed] = summary
+    if conflicts:
+        raise SeedConflict(f"{len(conflicts)} table row seed(s) with two different cells; a row takes one cell "
+                           "per seed:\n  " + "\n  ".join(conflicts) + "\ncells of other code: `nsr-bench "
+                           "report --stale` lists them, --purge-stale deletes them, or leave out --include-stale")
     return groups
 
 
@@ -140,6 +161,10 @@ def _difference(row: Row, metric: str) -> str:
         return ""
     p = row.p_holm[metric]
     return f"{t.mean_difference:+.3f}" + ("" if math.isnan(p) else f" (p={p:.3g})")
+
+
+def _same_cell(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return a.get("hash") is not None and a.get("hash") == b.get("hash")
 
 
 def _number(value) -> float:

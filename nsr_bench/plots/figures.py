@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nsr_bench.metrics.stats import Interval, t_interval
-from nsr_bench.plots.data import Results
+from nsr_bench.plots.data import Results, varies
 from nsr_bench.plots.regret import delta_switch, slope_interval, split_seeds, theorem_line
 from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name, select
 
@@ -55,13 +55,18 @@ def _n(frame) -> str:
 
 
 def headline(res: Results, spec: FigureSpec):
-    """The cells the spec selects, with their display ``name`` (legend order), and the labels left out."""
+    """The cells the spec selects, with their display ``name`` (legend order), and the labels left out.
+    A :class:`~nsr_bench.metrics.summary.SeedConflict` where a (stream, name) has two cells of one seed,
+    which the figures would otherwise average into one."""
+    from nsr_bench.metrics.summary import group
+
     cells = res.cells.copy()
     if cells.empty:
         return cells, [], []
     cells["name"], left_out = select(cells, spec)
     order = [e.name for e in spec.strategies.values()]
     chosen = cells.dropna(subset=["name"])
+    group((c["stream"], c["name"], c["seed"], c) for _, c in chosen.iterrows())
     return chosen, [n for n in order if n in set(chosen["name"])], left_out
 
 
@@ -316,8 +321,7 @@ def cap_sweep(banked):
 
     kept = []
     for _, part in banked.groupby("strategy"):
-        others = [c for c in part.columns if c.startswith("param.") and c != "param.cap"
-                  and part[c].astype(str).nunique() > 1]
+        others = [c for c in part.columns if c.startswith("param.") and c != "param.cap" and varies(part[c])]
         key = part[others].apply(lambda row: repr(tuple(row)), axis=1) if others else pd.Series("", part.index)
         best = max(key.unique(), key=lambda k: (part.loc[key == k, "param.cap"].nunique(), (key == k).sum()))
         kept.append(part[key == best])

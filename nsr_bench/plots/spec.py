@@ -135,6 +135,7 @@ def at_defaults(cells, pinned: dict[str, Any] | None = None, free: tuple[str, ..
     import pandas as pd
 
     from nsr_bench import registry
+    from nsr_bench.plots.data import varies
 
     known = registry.strategies()
     pinned = pinned or {}
@@ -142,7 +143,7 @@ def at_defaults(cells, pinned: dict[str, Any] | None = None, free: tuple[str, ..
     mask = pd.Series(True, index=cells.index)
     for strategy, g in cells.groupby("strategy"):
         st = known.get(strategy)
-        varying = [c.removeprefix("param.") for c in params if g[c].astype(str).nunique() > 1]
+        varying = [c.removeprefix("param.") for c in params if varies(g[c])]
         for i, row in g.iterrows():
             defaults = {**st.defaults, **st.best.get(registry.tuning_scenario(row["scenario"]), {})} if st else {}
             wanted = {**{k: defaults[k] for k in varying if k in defaults and k not in free}, **pinned}

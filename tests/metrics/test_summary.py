@@ -3,7 +3,7 @@ import math
 import pytest
 
 from nsr_bench.metrics.stats import holm, paired_test, t_interval
-from nsr_bench.metrics.summary import caption, group, markdown, summarise, table, text
+from nsr_bench.metrics.summary import SeedConflict, caption, group, markdown, summarise, table, text
 
 BASE = {"nsr": [0.90, 0.92, 0.95, 0.91, 0.93], "carry": [0.80, 0.85, 0.83, 0.86, 0.81],
         "fresh": [0.89, 0.93, 0.94, 0.90, 0.94]}
@@ -51,3 +51,18 @@ def test_without_a_reference_the_table_makes_no_comparison():
     rows = summarise(group(summaries()), None)
     assert all(not r.tests for r in rows) and "Δ" not in caption(rows, None)
     assert "Δacc (p)" not in table(rows)[0]
+
+
+def test_a_second_cell_of_a_seed_is_an_error_naming_both_not_an_overwrite():
+    items = [("s", "carry", 0, {"hash": "aaaa", "acc": 0.8}), ("s", "carry", 1, {"hash": "bbbb", "acc": 0.7}),
+             ("s", "carry", 0, {"hash": "cccc", "acc": 0.9})]
+    with pytest.raises(SeedConflict, match=r"s / carry, seed 0: cells aaaa and cccc"):
+        group(items)
+
+
+def test_the_same_cell_listed_twice_is_one_cell_and_other_rows_are_unchanged():
+    cell = {"hash": "aaaa", "acc": 0.8}
+    groups = group([("s", "carry", 0, cell), ("s", "carry", 0, dict(cell)), ("s", "nsr", 0, {"acc": 0.9}),
+                    ("t", "carry", 0, {"acc": 0.5})])
+    assert groups == {("s", "carry"): {0: cell}, ("s", "nsr"): {0: {"acc": 0.9}},
+                      ("t", "carry"): {0: {"acc": 0.5}}}

@@ -34,6 +34,13 @@ def test_a_pinned_entry_wins_and_other_parameters_must_sit_at_their_defaults(tmp
     assert left_out == ["nsr[cap=7]", "carry"]
 
 
+
+def test_a_parameter_one_cell_lacks_varies_so_that_cell_is_not_at_the_defaults(tmp_path):
+    spec = load_spec(write(tmp_path, "reference: nsr\nstrategies:\n  nsr: {name: NSR, colour: red}\n"))
+    cells = pd.DataFrame({"strategy": ["nsr", "nsr"], "scenario": ["digits_cyclic"] * 2,
+                          "param.cap": [50, float("nan")], "label": ["nsr[cap=50]", "nsr"]})
+    assert select(cells, spec) == (["NSR", None], ["nsr"])
+
 @pytest.mark.parametrize("body, message", [
     ("reference: nsr\nstrategies:\n  nsrr: {name: X, colour: red}\n", "unknown strategy 'nsrr'"),
     ("reference: nsr\nstrategies:\n  nsr: {name: X, colour: notacolour}\n", "is not a colour"),
