@@ -13,11 +13,31 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import Tensor
 
 from nsr_bench.nsr.bank import TaskKnowledgeBank
 
 ACTIONS = ("fresh", "carry", "recall", "merge", "slot")
+MERGE_SHARPNESS = 5.0
+"""Inverse temperature of :func:`merge_weights`: a similarity gap of 0.2 is a weight ratio of e."""
+
+
+def merge_weights(similarities: list[float], sharpness: float = MERGE_SHARPNESS) -> list[float]:
+    """Convex merge weights of entries with these cosine similarities: ``softmax(sharpness * s)``.
+
+    A merge is a convex combination of adapters, so its weights must be non-negative and sum to 1, and a
+    more similar entry must weigh more. Normalising the similarities by their sum does neither once some
+    are negative (``(0.2, -0.5)`` gives ``(-0.67, 1.67)``: the dissimilar entry dominates, with the other
+    subtracted) and divides by zero when they sum to 0. A softmax is defined for any similarities in
+    [-1, 1], strictly positive (every merged entry contributes, so each of its head rows has weight),
+    increasing in the similarity, invariant to a common shift (only the gaps between entries matter, not
+    where ``tau_related`` sits), and uniform when the similarities are equal. ``sharpness`` sets how fast
+    weight goes to the most similar entry: at 5, a gap of 0.2 is a factor of e, and the whole range
+    [-1, 1] a factor of e^10, so near-ties share and clearly less similar entries add little. The learned
+    allocator's merge candidate (:mod:`nsr_bench.rl.features`) uses the same weights.
+    """
+    return torch.softmax(torch.tensor(similarities) * sharpness, 0).tolist()
 
 
 @dataclass
@@ -81,7 +101,8 @@ class SimilarityRule(AllocationRule):
 
     Args:
         tau_recall: cosine similarity at or above which the nearest entry is loaded as is.
-        tau_related: similarity at or above which entries join a similarity-weighted warm start.
+        tau_related: similarity at or above which entries join a similarity-weighted warm start
+            (weights: :func:`merge_weights`).
         merge_k: at most this many related entries are merged.
     """
 
@@ -104,5 +125,4 @@ class SimilarityRule(AllocationRule):
         related = [(i, s) for i, s in hits if s >= self.tau_related]
         if not related:
             return Decision("fresh", similarity=best_sim)
-        total = sum(s for _, s in related)
-        return Decision("merge", [i for i, _ in related], [s / total for _, s in related], best_sim)
+        return Decision("merge", [i for i, _ in related], merge_weights([s for _, s in related]), best_sim)

@@ -2,8 +2,8 @@
 
 At each experience the candidates are: ``fresh``; ``carry`` (from the second experience on); ``recall``
 of each of the ``top_k`` Bank entries nearest to the new task's embedding; ``merge`` of those entries
-(softmax(5 x similarity) weights) when there are at least two. Each candidate is one row of
-:data:`FEATURES`, chosen to mean the same on any scenario:
+(NSR's :func:`~nsr_bench.nsr.allocation.merge_weights`) when there are at least two. Each candidate is one
+row of :data:`FEATURES`, chosen to mean the same on any scenario:
 
 - ``fresh``, ``carry``, ``recall``, ``merge``: the action kind (one-hot);
 - ``similarity``: cosine similarity of the new task's embedding to the entry's key (recall), the mean
@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor
 
-from nsr_bench.nsr.allocation import AllocationContext, Decision
+from nsr_bench.nsr.allocation import AllocationContext, Decision, merge_weights
 
 KINDS = ("fresh", "carry", "recall", "merge")
 FEATURES = (*KINDS, "similarity", "similarity_gap", "age", "uses", "log_loss_ratio")
@@ -50,9 +50,8 @@ def candidates(ctx: AllocationContext, last_query: Tensor | None, top_k: int) ->
         decisions.append(Decision("recall", [entry_id], [1.0], sim))
         rows.append(dict(kind="recall", similarity=sim, gap=sim - best, age=age, uses=meta.uses / (meta.uses + 1)))
     if len(hits) > 1:
-        weights = torch.softmax(torch.tensor([s for _, s in hits]) * 5, 0).tolist()
         mean = sum(s for _, s in hits) / len(hits)
-        decisions.append(Decision("merge", [i for i, _ in hits], weights, best))
+        decisions.append(Decision("merge", [i for i, _ in hits], merge_weights([s for _, s in hits]), best))
         rows.append(dict(kind="merge", similarity=mean, gap=mean - best))
     if ctx.probe is not None:
         losses = [max(ctx.probe(d), 1e-6) for d in decisions]

@@ -111,27 +111,44 @@ def split_classes(classes: list[int], num_tasks: int, per_task: int) -> list[lis
 
 
 def carve_validation(x: Tensor, y: Tensor, fraction: float, rng: np.random.Generator,
-                     per_class: int | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                     per_class: int | None = None,
+                     groups: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``(x_pool, y_pool, x_val, y_val)``: a stratified ``fraction`` of every class (at least one sample)
     carved out of the training data for validation, of which the first ``per_class`` (all if None) of the
     same seeded permutation are kept: the evaluation subset. The pool and every later draw of ``rng`` do
-    not depend on ``per_class``."""
+    not depend on ``per_class``.
+
+    With ``groups`` (per sample, its group of near-duplicates: a GTSRB track), whole groups go to one side,
+    so no validation image has a frame of the same sign in the pool; see :func:`validation_groups`.
+    Without, every sample is its own group (the split is then the plain per-sample one)."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {fraction}")
     if per_class is not None and per_class < 1:
         raise ValueError(f"val_per_class must be >= 1 (or null for the whole split), got {per_class}")
     pool, val = [], []
     labels = y.numpy()
+    group_ids = np.arange(len(labels)) if groups is None else groups.numpy()
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        n = max(1, round(fraction * len(idx)))
-        if n >= len(idx):
-            raise ValueError(f"class {int(c)} has {len(idx)} training samples: too few to carve a "
-                             "validation split; raise samples_per_class")
-        val.append(idx[:n][:per_class])
-        pool.append(idx[n:])
+        held = validation_groups(group_ids[idx], max(1, round(fraction * len(idx))), int(c))
+        val.append(idx[held][:per_class])
+        pool.append(idx[~held])
     p, v = (torch.from_numpy(np.sort(np.concatenate(a))) for a in (pool, val))
     return x[p], y[p], x[v], y[v]
+
+
+def validation_groups(groups: np.ndarray, n: int, label: int) -> np.ndarray:
+    """Which of one class's samples (``groups``: their group ids, in a seeded random order) are validation:
+    the groups in order of first appearance, as many whole groups as bring the count closest to ``n``
+    (ties: fewer), at least one and never all. Singleton groups give exactly the first ``n`` samples."""
+    _, first, sizes = np.unique(groups, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    k = int(np.argmin(np.abs(np.cumsum(sizes[order]) - n))) + 1
+    if k >= len(order):
+        unit = "training samples" if len(order) == len(groups) else "groups of near-duplicates (tracks)"
+        raise ValueError(f"class {label} has {len(order)} {unit}: too few to carve a validation split; "
+                         "raise samples_per_class")
+    return np.isin(groups, groups[first[order[:k]]])
 
 
 @dataclass

@@ -12,6 +12,8 @@ keep CPU runs small and are recorded in the manifest with everything else in ``S
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -48,7 +50,7 @@ def _hold_out(split: Split, fraction: float, rng: np.random.Generator) -> tuple[
         held.append(idx[:n])
         kept.append(idx[n:])
     held_idx, kept_idx = np.sort(np.concatenate(held)), np.sort(np.concatenate(kept))
-    return Split(split.x[kept_idx], split.y[kept_idx], split.num_classes), split.x[held_idx]
+    return split.take(kept_idx), split.x[held_idx]
 
 
 def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Tensor, pretrain_source: str,
@@ -63,10 +65,13 @@ def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Te
     return assemble(name, tasks, num_classes, stream, rng, info, net, reference)
 
 
-def _task(j: int, classes: list[int], x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor,
-          y_test: torch.Tensor, stream: StreamSpec, rng: np.random.Generator) -> Task:
-    x_pool, y_pool, x_val, y_val = carve_validation(x, y, stream.val_fraction, rng, stream.val_per_class)
-    return Task(j, classes, x_pool, y_pool, x_test, y_test, x_val, y_val)
+def _task(j: int, classes: list[int], train: Split, test: Split, stream: StreamSpec,
+          rng: np.random.Generator) -> Task:
+    """Task ``j`` from its training images (validation carved out, by group where ``train`` has groups)
+    and its test images."""
+    x_pool, y_pool, x_val, y_val = carve_validation(train.x, train.y, stream.val_fraction, rng,
+                                                    stream.val_per_class, train.groups)
+    return Task(j, classes, x_pool, y_pool, test.x, test.y, x_val, y_val)
 
 
 def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int = 2, cycles: int = 3,
@@ -90,7 +95,7 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
         tr, te = np.isin(train.y, classes), np.isin(test.y, classes)
         if not tr.any() or not te.any():
             raise DataError(f"{source}: no images of classes {classes} in the train or test split")
-        task_list.append(_task(j, classes, train.x[tr], train.y[tr], test.x[te], test.y[te], stream, rng))
+        task_list.append(_task(j, classes, train.take(tr), test.take(te), stream, rng))
     info = {"source": source, "samples_per_class": samples_per_class, "test_per_class": test_per_class,
             "image_size": image_size, "channels": int(train.x.shape[1]), "classes": groups,
             "split_seed": seed if split_seed is None else split_seed}
@@ -132,13 +137,14 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
             raise ValueError(f"domain {domain['source']!r} has {train.num_classes} classes; "
                              f"cannot use classes={wanted!r}")
         keep = np.isin(train.y, classes)
-        train, x_pre = _hold_out(Split(train.x[keep], train.y[keep], train.num_classes), pretrain_fraction, fixed)
+        train, x_pre = _hold_out(train.take(keep), pretrain_fraction, fixed)
         held.append(x_pre)
         remap = torch.full((train.num_classes,), -1, dtype=torch.long)
         remap[classes] = torch.arange(offset, offset + len(classes))
         te = np.isin(test.y, classes)
-        task_list.append(_task(j, list(range(offset, offset + len(classes))), train.x, remap[train.y],
-                               test.x[te], remap[test.y[te]], stream, rng))
+        task_test = test.take(te)
+        task_list.append(_task(j, list(range(offset, offset + len(classes))), replace(train, y=remap[train.y]),
+                               replace(task_test, y=remap[task_test.y]), stream, rng))
         offset += len(classes)
     names = "+".join(d["source"] for d in domains)
     info = {"domains": domains, "samples_per_class": samples_per_class, "test_per_class": test_per_class,

@@ -33,9 +33,19 @@ class DataError(SpecError):
 
 @dataclass
 class Split:
+    """Images, labels and, where a dataset has them, ``groups``: per image, the id of its group of
+    near-duplicates (a GTSRB training image's track: 30 frames of one physical sign), which a validation
+    split must not cut; None where every image stands alone."""
+
     x: Tensor
     y: Tensor
     num_classes: int
+    groups: Tensor | None = None
+
+    def take(self, idx: np.ndarray) -> Split:
+        """The images at ``idx`` (indices or a boolean mask), with their labels and groups."""
+        groups = None if self.groups is None else self.groups[idx]
+        return Split(self.x[idx], self.y[idx], self.num_classes, groups)
 
 
 def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -222,7 +232,16 @@ def _load_folder_archive(name: str, root: Path, train: bool, per_class, rng) -> 
         num_classes = 43
     labels = np.array([label for _, label in samples])
     idx = _subsample(labels, per_class, rng)
-    return Split(_decode([samples[i][0] for i in idx]), torch.as_tensor(labels[idx]).long(), num_classes)
+    groups = gtsrb_tracks(samples)[idx] if name == "gtsrb" and train else None
+    return Split(_decode([samples[i][0] for i in idx]), torch.as_tensor(labels[idx]).long(), num_classes,
+                 groups)
+
+
+def gtsrb_tracks(samples: list[tuple[str, int]]) -> Tensor:
+    """Per GTSRB training sample ``(path, label)``, a track id unique across classes: training files are
+    ``<class>/<track>_<frame>.ppm`` (track numbers restart in every class)."""
+    tracks = [f"{label}/{Path(path).name.split('_')[0]}" for path, label in samples]
+    return torch.as_tensor(np.unique(tracks, return_inverse=True)[1].reshape(-1))
 
 
 def _load_torchvision_download(name: str, root: Path, train: bool, per_class, rng) -> Split:
@@ -279,7 +298,7 @@ def load_source(name: str, root: Path | None, train: bool, samples_per_class: in
         x = x.repeat(1, channels, 1, 1) if x.shape[1] == 1 else x.mean(1, keepdim=True)
     if image_size is not None:
         x = _resize(x, image_size)
-    return Split(x.contiguous(), split.y, split.num_classes)
+    return Split(x.contiguous(), split.y, split.num_classes, split.groups)
 
 
 def source_files(name: str, root: Path | None) -> dict[str, Path]:

@@ -45,13 +45,15 @@ def cifar10_archive(root: Path, classes: int = 10, per_class: int = 6) -> Path:
     return archive
 
 
-def gtsrb_archive(root: Path, classes: int = 12, per_class: int = 4) -> Path:
-    """``root/gtsrb32.tar.gz`` in torchvision's GTSRB layout (Training/<class>/*.ppm, Final_Test)."""
+def gtsrb_archive(root: Path, classes: int = 12, per_class: int = 4, frames: int = 2) -> Path:
+    """``root/gtsrb32.tar.gz`` in torchvision's GTSRB layout (Training/<class>/<track>_<frame>.ppm in tracks
+    of ``frames`` images, Final_Test); training image n of class c has the value 10 c + n everywhere."""
     base = root / "_staging" / "gtsrb"
     rows = ["Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"]
     for c in range(classes):
         for n in range(per_class):
-            _image(10 * c + n, 32, "PPM", base / "GTSRB" / "Training" / f"{c:05d}" / f"00000_{n:05d}.ppm")
+            name = f"{n // frames:05d}_{n % frames:05d}.ppm"
+            _image(10 * c + n, 32, "PPM", base / "GTSRB" / "Training" / f"{c:05d}" / name)
             name = f"{c * per_class + n:05d}.ppm"
             _image(10 * c + n, 32, "PPM", base / "GTSRB" / "Final_Test" / "Images" / name)
             rows.append(f"{name};32;32;0;0;31;31;{c}")

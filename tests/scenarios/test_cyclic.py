@@ -95,3 +95,35 @@ def test_val_per_class_keeps_part_of_the_same_split_and_changes_nothing_else():
     assert rng_full.random() == rng_capped.random()  # later draws (orders, occurrences) are unchanged
     with pytest.raises(ValueError, match="val_per_class"):
         carve_validation(x, y, 0.4, np.random.default_rng(3), per_class=0)
+
+
+def grouped_classes():
+    """Samples 0..49: class 0 in 10 tracks of 5 frames; samples 50..73: class 1 in 6 tracks of 4 frames."""
+    y = torch.tensor([0] * 50 + [1] * 24)
+    groups = torch.cat([torch.arange(50) // 5, 10 + torch.arange(24) // 4])
+    return torch.arange(74.0)[:, None], y, groups
+
+
+def test_grouped_validation_keeps_every_track_on_one_side_stratified_and_seeded():
+    x, y, groups = grouped_classes()
+    x_pool, y_pool, x_val, y_val = carve_validation(x, y, 0.2, np.random.default_rng(0), groups=groups)
+    pool_tracks, val_tracks = (set(groups[v.flatten().long()].tolist()) for v in (x_pool, x_val))
+    assert not pool_tracks & val_tracks and len(pool_tracks | val_tracks) == 16
+    assert y_val.bincount().tolist() == [10, 4]  # 20% of each class, in whole tracks: 2 of 5 frames, 1 of 4
+    assert len(y_pool) + len(y_val) == len(y)
+    again = carve_validation(x, y, 0.2, np.random.default_rng(0), groups=groups)
+    assert torch.equal(again[2], x_val)
+    other = [set(groups[carve_validation(x, y, 0.2, np.random.default_rng(s), groups=groups)[2].flatten()
+                        .long()].tolist()) for s in range(1, 6)]
+    assert any(tracks != val_tracks for tracks in other)  # the seed draws which tracks
+
+
+def test_grouped_validation_caps_within_its_tracks_and_needs_two_tracks_per_class():
+    x, y, groups = grouped_classes()
+    full = carve_validation(x, y, 0.2, np.random.default_rng(4), groups=groups)
+    capped = carve_validation(x, y, 0.2, np.random.default_rng(4), per_class=3, groups=groups)
+    assert torch.equal(full[0], capped[0])
+    assert set(capped[2].flatten().tolist()) < set(full[2].flatten().tolist())
+    assert capped[3].bincount().tolist() == [3, 3]
+    with pytest.raises(ValueError, match="class 1 has 1 groups of near-duplicates"):
+        carve_validation(x, y, 0.2, np.random.default_rng(4), groups=torch.where(y == 1, 99, groups))

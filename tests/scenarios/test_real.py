@@ -41,6 +41,20 @@ def test_pretraining_images_are_held_out_from_the_tasks(with_root):
     assert sum(len(t.y_train) for t in sc.tasks) == 40
 
 
+def test_gtsrb_validation_takes_whole_tracks_that_training_never_sees(tmp_path, monkeypatch):
+    formats.gtsrb_archive(tmp_path, classes=4, per_class=9, frames=3)
+    monkeypatch.setenv("NSR_DATA_ROOT", str(tmp_path))
+    sc = heterogeneous([{"source": "gtsrb", "classes": 4}, {"source": "gtsrb", "classes": [2, 3]}],
+                       samples_per_class=None, test_per_class=3, pretrain_fraction=0.2, pretrain_epochs=1, seed=0)
+
+    def tracks(x):  # the fixture: training image n of class c has the value 10 c + n; tracks of 3 frames
+        value = (x[:, 0, 0, 0] * 255).round().long()
+        return set(((value // 10) * 100 + (value % 10) // 3).tolist())
+
+    for t in sc.tasks:
+        assert set(t.y_val.tolist()) == set(t.classes) and not tracks(t.x_val) & tracks(t.x_train)
+
+
 def test_heterogeneous_offsets_labels_and_unifies_shapes(with_root):
     sc = heterogeneous([{"source": "mnist", "classes": 3}, {"source": "gtsrb", "classes": [5, 7]},
                         {"source": "cifar10"}], samples_per_class=3, test_per_class=2, image_size=16,

@@ -1,9 +1,11 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from nsr_bench.scenarios.cyclic import carve_validation
 from nsr_bench.scenarios.sources import DataError, load_source, source_status
 from tests.scenarios import formats
 
@@ -22,6 +24,16 @@ def test_official_formats_load_with_shapes_and_labels(root, name, classes):
     assert split.num_classes == classes and len(split.x) == len(split.y)
     test = load_source(name, root, train=False, samples_per_class=2)
     assert all((test.y == c).sum() <= 2 for c in test.y.unique())
+
+
+def test_gtsrb_training_images_carry_their_track_and_other_splits_none(root):
+    split = load_source("gtsrb", root, train=True)
+    frame = (split.x[:, 0, 0, 0] * 255).round().long() % 10  # the fixture: value 10 class + frame index
+    tracks = split.y * 100 + frame // 2  # the fixture: tracks of 2 frames
+    assert len(split.groups.unique()) == len(tracks.unique()) == 24
+    assert all(len(tracks[split.groups == g].unique()) == 1 for g in split.groups.unique())
+    assert load_source("gtsrb", root, train=False).groups is None
+    assert load_source("cifar10", root, train=True).groups is None
 
 
 def test_grey_images_keep_one_channel_and_labels_match_content(root):
@@ -95,3 +107,14 @@ def test_real_files_under_the_shared_data_root(name, classes):
     split = load_source(name, root, train=False, samples_per_class=3, image_size=32, channels=3)
     assert split.num_classes == classes and sorted(split.y.unique().tolist()) == list(range(classes))
     assert split.x.shape == (3 * classes, 3, 32, 32)
+
+
+@pytest.mark.skipif(not os.environ.get("NSR_DATA_ROOT"), reason="NSR_DATA_ROOT (the shared real data) not set")
+def test_real_gtsrb_validation_split_shares_no_track_with_training():
+    split = load_source("gtsrb", Path(os.environ["NSR_DATA_ROOT"]), train=True)
+    sizes = split.groups.bincount()
+    assert sizes.max() <= 30 and all(len(split.y[split.groups == g].unique()) == 1 for g in range(len(sizes)))
+    pool, _, val, y_val = carve_validation(torch.arange(len(split.y)), split.y, 0.2, np.random.default_rng(0),
+                                           groups=split.groups)
+    assert not set(split.groups[pool].tolist()) & set(split.groups[val].tolist())
+    assert sorted(y_val.unique().tolist()) == list(range(43))
