@@ -9,6 +9,7 @@ metric here keys by distinct task.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,8 @@ import numpy as np
 
 @dataclass
 class Curve:
-    """Accuracy on the trained task at interval 0 (after allocation) and every ``eval_every`` steps."""
+    """Accuracy on the trained task at interval 0 (after allocation) and every ``eval_every`` steps, on the
+    grid every strategy of the scenario shares (:func:`~nsr_bench.metrics.recorder.curve_grid`)."""
 
     experience: int
     task: int
@@ -77,8 +79,10 @@ def forward_transfer(R: np.ndarray, tasks: list[int]) -> float | None:
 
 def recovery(curves: list[Curve], targets: dict[int, float], tol: float = 0.05) -> list[dict]:
     """Per recurrence (an occurrence after the task's first): ``retention`` = accuracy at interval 0 over
-    the task's target, and ``steps`` = intervals until accuracy >= (1 - tol) * target; never = the number
-    of points, flagged censored. ``targets`` is fixed per task and shared by every strategy."""
+    the task's target, and ``steps`` = the first interval at which accuracy >= (1 - tol) * target. A
+    recurrence that never gets there is right-censored at its horizon, the curve's last interval
+    (``steps`` = ``horizon``, ``censored`` True): it was not recovered by then, which is all the curve
+    says. ``targets`` is fixed per task and shared by every strategy."""
     if not 0.0 <= tol < 1.0:
         raise ValueError(f"recovery tolerance must be in [0, 1), got {tol}")
     out = []
@@ -87,15 +91,71 @@ def recovery(curves: list[Curve], targets: dict[int, float], tol: float = 0.05) 
             continue
         target = targets[c.task]
         hit = next((k for k, a in enumerate(c.acc) if a >= (1 - tol) * target), None)
+        horizon = len(c.acc) - 1
         out.append({"experience": c.experience, "task": c.task, "recurrence": c.recurrence, "target": target,
                     "retention": c.acc[0] / target if target > 0 else None,
-                    "steps": len(c.acc) if hit is None else hit, "censored": hit is None})
+                    "steps": horizon if hit is None else hit, "censored": hit is None, "horizon": horizon})
     return out
+
+
+def kaplan_meier(times: Sequence[float], censored: Sequence[bool]) -> list[tuple[float, float]]:
+    """The Kaplan-Meier estimate of the survival function S(t) = P(T > t) from right-censored times:
+    ``(t, S(t))`` at each distinct event time, S a right-continuous step function equal to 1 before the
+    first. At a tie, events come before the censorings (a time censored at t was still at risk at t)."""
+    if len(times) != len(censored):
+        raise ValueError(f"{len(times)} times but {len(censored)} censoring flags")
+    survival, out = 1.0, []
+    for t in sorted({t for t, c in zip(times, censored, strict=True) if not c}):
+        at_risk = sum(u >= t for u in times)
+        events = sum(u == t and not c for u, c in zip(times, censored, strict=True))
+        survival *= 1 - events / at_risk
+        out.append((t, survival))
+    return out
+
+
+def km_median(km: list[tuple[float, float]]) -> float | None:
+    """The smallest time with S(t) <= 0.5; None when the estimate never drops that far (the median lies
+    beyond the horizon: censored)."""
+    return next((t for t, s in km if s <= 0.5), None)
+
+
+def restricted_mean(km: list[tuple[float, float]], horizon: float) -> float:
+    """The restricted mean survival time: the integral of S from 0 to ``horizon``, i.e. E[min(T, horizon)].
+    When every time is censored at one common horizon (and never before), it equals the plain mean of
+    the times with each censored one counted as ``horizon``."""
+    area, previous, survival = 0.0, 0.0, 1.0
+    for t, s in km:
+        if t >= horizon:
+            break
+        area += survival * (t - previous)
+        previous, survival = t, s
+    return area + survival * (horizon - previous)
+
+
+def recovery_summary(recovery: list[dict]) -> dict:
+    """Censoring-aware summary of :func:`recovery`'s records, in evaluation intervals (the same grid for
+    every strategy of a scenario): ``recovery_steps_mean`` = the restricted mean up to the horizon, i.e.
+    the mean of ``steps`` with each censored recurrence counted at the horizon. When every recurrence
+    shares the horizon (tasks of equal training size), every censoring happens there and that mean *is*
+    the Kaplan-Meier restricted mean, computed as a plain mean; otherwise it is the Kaplan-Meier one up to
+    the largest horizon (an early-censored recurrence leaves the risk set instead of counting as recovered).
+    ``recovery_steps_median`` = the Kaplan-Meier median (None when fewer than half the recurrences recover
+    within the horizon) and ``recovery_censored`` = the number never recovered. None / 0 without
+    recurrences."""
+    if not recovery:
+        return {"recovery_steps_mean": None, "recovery_steps_median": None, "recovery_censored": 0}
+    steps, censored = [r["steps"] for r in recovery], [r["censored"] for r in recovery]
+    horizons = {r["horizon"] for r in recovery}
+    km = kaplan_meier(steps, censored)
+    mean = float(np.mean(steps)) if len(horizons) == 1 else restricted_mean(km, max(horizons))
+    return {"recovery_steps_mean": mean, "recovery_steps_median": km_median(km),
+            "recovery_censored": sum(censored)}
 
 
 def regret_per_cycle(curves: list[Curve], targets: dict[int, float]) -> list[float]:
     """Cumulative regret of each cycle: the sum over every occurrence's evaluation points of
-    max(0, target_j - acc_j(t)), against the task's fixed target."""
+    max(0, target_j - acc_j(t)), against the task's fixed target (the points of the common grid, so every
+    strategy sums over as many)."""
     if not curves:
         return []
     per = [0.0] * (max(c.recurrence for c in curves) + 1)
