@@ -14,7 +14,7 @@ class Replay(ReplayPlugin):
     Args:
         mem_size: buffer size (samples).
         storage_policy: Avalanche's storage policy (experience-balanced if None).
-        sample_bytes: bytes of one stored sample (:func:`~nsr_bench.plugins.reporting.sample_bytes`).
+        sample_bytes: bytes of one stored sample (:meth:`~nsr_bench.plugins.storage.InputStorage.sample_bytes`).
     """
 
     def __init__(self, mem_size: int, storage_policy=None, sample_bytes: int = 0):
