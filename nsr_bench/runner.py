@@ -289,7 +289,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
         "retention": float(np.mean(retention)) if retention else None,
         "regret": float(sum(regret)), "regret_per_cycle": regret,
         "bank_mb_per_entry": 0.0, "bank_mb_per_task": 0.0, "bank_mb_total": 0.0,
-        "task_id_acc": None, "routing": None,
+        "teacher_mb": 0.0, "task_id_acc": None, "routing": None,
         **report.summary,
         "memory_mb": report.retained_bytes / 1e6,
         "wall_s": wall,
