@@ -77,18 +77,29 @@ def resolve_cell(scenario: str, strategy: str, seed: int, device: str = "auto",
     if unknown:
         raise SpecError(f"scenario {sc_name!r} ({sc._path}): unknown parameter(s) {unknown}; allowed: "
                         f"{accepted + sorted(TrainSpec.model_fields)}")
-    st_name, st_over = parse_selector(strategy)
+    st_name, st_params = strategy_params(strategy, sc_name, test, tuned)
     st = lookup("strategies", st_name)
-    best = st.best.get(tuning_scenario(sc_name), {}) if tuned and not test else {}
-    raw = {**st.defaults, **best, **(st.test if test else {}), **st_over}
-    params_model = resolve(st.impl).Params
-    where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"
-    st_params = validate(params_model, raw, where).model_dump(mode="json")
     device = resolve_device(device)
     return CellSpec(scenario=sc_name, builder=sc.builder, scenario_params=params,
                     train=validate(TrainSpec, train, f"scenario {sc_name!r} train"),
                     strategy=st_name, impl=st.impl, strategy_params=st_params, seed=seed, device=device,
                     identity=cell_identity(params, sc.sources(params), device, threads, st_params))
+
+
+def strategy_params(strategy: str, scenario: str, test: bool = False, tuned: bool = True) -> tuple[str, dict]:
+    """The name and validated parameters of the selector ``strategy`` on scenario ``scenario`` (layered as
+    :func:`resolve_cell` says). A method module's ``resolve_params(raw, other)``, if it has one, may fill in
+    parameters from other specs resolved on the same scenario (``other(name)``; e.g. replay's budget
+    matched to NSR's Bank), so that they are part of the cell's hash."""
+    st_name, st_over = parse_selector(strategy)
+    st = lookup("strategies", st_name)
+    best = st.best.get(tuning_scenario(scenario), {}) if tuned and not test else {}
+    raw = {**st.defaults, **best, **(st.test if test else {}), **st_over}
+    impl = resolve(st.impl)
+    if hasattr(impl, "resolve_params"):
+        raw = impl.resolve_params(raw, lambda other: strategy_params(other, scenario, test, tuned)[1])
+    where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"
+    return st_name, validate(impl.Params, raw, where).model_dump(mode="json")
 
 
 @contextmanager
@@ -289,7 +300,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
         "regret": float(sum(regret)), "regret_per_cycle": regret,
         "late_regret_gap": core.late_regret_gap(recorder.curves, targets),
         "bank_mb_per_entry": 0.0, "bank_mb_per_task": 0.0, "bank_mb_total": 0.0,
-        "task_id_acc": None, "routing": None,
+        "teacher_mb": 0.0, "task_id_acc": None, "routing": None,
         **report.summary,
         "memory_mb": report.retained_bytes / 1e6,
         "wall_s": wall,

@@ -18,34 +18,35 @@ def test_memory_is_reported_by_every_strategy_that_keeps_state(name):
         assert summary["memory_mb"] > 0
 
 
-def test_a_replay_buffer_costs_its_samples_priced_as_inputs():
+def test_a_replay_buffer_costs_its_samples_priced_at_their_storage_dtype():
     from avalanche.benchmarks.utils import AvalancheDataset
     from avalanche.training.storage_policy import ReservoirSamplingBuffer
     from torch.utils.data import TensorDataset
 
     from nsr_bench.plugins.replay import Replay
-    from nsr_bench.plugins.reporting import sample_bytes
+    from nsr_bench.plugins.storage import input_storage
+    from tests.plugins.test_storage import uint8_images
 
     n, shape = 37, (3, 5, 7)
-    x = torch.zeros(n, *shape)
-    plugin = Replay(100, sample_bytes=sample_bytes(x))
+    x = uint8_images(n, shape)
+    plugin = Replay(100, sample_bytes=input_storage([x], 255).sample_bytes(x))
     group = plugin.storage_policy.buffer_groups[0] = ReservoirSamplingBuffer(100)
     group.buffer = AvalancheDataset([TensorDataset(x, torch.zeros(n, dtype=torch.long))])
-    assert plugin.report().retained_bytes == n * (3 * 5 * 7 * 4 + 8 + 8)
+    assert plugin.report().retained_bytes == n * (3 * 5 * 7 * 1 + 8 + 8)  # uint8 pixels, int64 labels
 
 
 def test_a_byte_budget_sizes_the_replay_buffer():
     from nsr_bench.strategies import replay
 
-    assert replay.buffer_size(replay.Params(budget_mb=0.01), 272) == 36  # 10^4 // 272
-    assert replay.buffer_size(replay.Params(), 272) == replay.DEFAULT_MEM_SIZE
+    assert replay.buffer_size(replay.Params(budget_mb=0.01), 80) == 125  # 10^4 // 80
+    assert replay.buffer_size(replay.Params(), 80) == replay.DEFAULT_MEM_SIZE
     with pytest.raises(ValueError, match="one of them"):
         replay.Params(mem_size=10, budget_mb=0.01)
     summary = execute_cell(resolve_cell("digits_cyclic", "replay[budget_mb=0.01]", 0, "cpu", test=True))[0]
-    assert summary["memory_mb"] == pytest.approx(36 * 272 / 1e6)  # digits: 1 x 8 x 8 inputs
+    assert summary["memory_mb"] == pytest.approx(125 * 80 / 1e6)  # digits: 1 x 8 x 8 uint8 grey levels
 
 
 def test_a_class_balanced_buffer_smaller_than_the_classes_is_refused_with_the_budget_it_needs():
-    cell = resolve_cell("digits_cyclic", "replay_matched[budget_mb=0.001]", 0, "cpu", test=True)  # 3 samples
+    cell = resolve_cell("digits_cyclic", "replay_matched[budget_mb=0.0004]", 0, "cpu", test=True)  # 5 samples
     with pytest.raises(ValueError, match=r"holds no sample of most of the scenario's \d+ classes; give at least"):
         execute_cell(cell)

@@ -35,7 +35,6 @@ class Backbone:
 def backbone(name: str, in_channels: int = 3, image_size: int = 32) -> Backbone:
     """The adaptable layers (Linear, Conv2d, and attention's q/k/v) of backbone ``name`` and their shapes."""
     import torch
-    from torch import nn
 
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
@@ -51,6 +50,13 @@ def backbone(name: str, in_channels: int = 3, image_size: int = 32) -> Backbone:
             model = getattr(torchvision.models, name)()
             feat_dim = model.fc.in_features if name == "resnet18" else model.hidden_dim
             layers = DEFAULT_LAYERS[name]
+    return describe(name, model, feat_dim, layers)
+
+
+def describe(name: str, model, feat_dim: int, default_layers: list[str]) -> Backbone:
+    """The adaptable layers (Linear, Conv2d, and attention's q/k/v) of the built module ``model``."""
+    from torch import nn
+
     shapes = {}
     for module_name, module in model.named_modules():
         if isinstance(module, nn.Linear | nn.Conv2d):
@@ -58,7 +64,7 @@ def backbone(name: str, in_channels: int = 3, image_size: int = 32) -> Backbone:
         elif isinstance(module, nn.MultiheadAttention):
             d = module.embed_dim
             shapes.update({f"{module_name}.{p}": (d, d) for p in "qkv"})
-    return Backbone(name, feat_dim, shapes, layers)
+    return Backbone(name, feat_dim, shapes, default_layers)
 
 
 def select_layers(net: Backbone, patterns: list[str] | None) -> dict[str, tuple[int, int]]:
@@ -82,6 +88,21 @@ def entry_bytes(net: Backbone, layers: dict[str, tuple[int, int]], rank: int | d
     adapters = sum(min(ranks[n], out, fan_in) * (out + fan_in + 1) * size for n, (out, fan_in) in layers.items())
     parts = {"key": net.feat_dim * 4, "head": classes * (net.feat_dim + 1) * size, "adapters": adapters}
     return {**parts, "total": sum(parts.values())}
+
+
+def bank_bound(net: Backbone, layers: dict[str, tuple[int, int]], rank: int, dtype: str, cap: int,
+               experience_classes: list[int], num_classes: int) -> int:
+    """The most bytes a Bank of cap ``cap`` can hold on a stream whose experiences have
+    ``experience_classes`` classes each (of ``num_classes``), every layer stored at rank ``rank``.
+
+    Every experience reserves one entry: a new one (fresh, merge) or the one it recalled, which then also
+    keeps this experience's classes. So at most min(cap, experiences) entries, each with a key and its
+    adapters, and at most one head row per class of every experience (and ``num_classes`` per entry).
+    """
+    entries = min(cap, len(experience_classes))
+    fixed = entry_bytes(net, layers, rank, dtype, classes=0)["total"]
+    row = entry_bytes(net, layers, rank, dtype, classes=1)["total"] - fixed
+    return entries * fixed + min(sum(experience_classes), entries * num_classes) * row
 
 
 def implied_rank(net: Backbone, layers: dict[str, tuple[int, int]], mb: float, dtype: str = "fp32",

@@ -16,7 +16,7 @@ class AGEM(AGEMPlugin):
 
     Args:
         patterns_per_experience: memory per experience; sample_size: samples drawn per reference gradient.
-        sample_bytes: bytes of one stored sample (:func:`~nsr_bench.plugins.reporting.sample_bytes`).
+        sample_bytes: bytes of one stored sample (:meth:`~nsr_bench.plugins.storage.InputStorage.sample_bytes`).
     """
 
     def __init__(self, patterns_per_experience: int, sample_size: int, sample_bytes: int = 0):

@@ -17,7 +17,7 @@ class CumulativePlugin(SupervisedPlugin):
 
     Args:
         keyed_by: ``task`` or ``experience`` (see the module docstring).
-        sample_bytes: bytes of one stored sample (:func:`~nsr_bench.plugins.reporting.sample_bytes`).
+        sample_bytes: bytes of one stored sample (:meth:`~nsr_bench.plugins.storage.InputStorage.sample_bytes`).
     """
 
     def __init__(self, keyed_by: str = "task", sample_bytes: int = 0):

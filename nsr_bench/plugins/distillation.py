@@ -25,7 +25,11 @@ class Distillation(SupervisedPlugin):
     """Add ``lambda * T^2 KL(teacher || student)`` over the prior classes to the training loss.
 
     Memory: during an experience the teacher is the adapters and head captured before it (the frozen
-    backbone is shared with the live model, never copied); ``report()`` counts the largest such copy.
+    backbone is shared with the live model, never copied), dropped when the experience ends: a transient
+    copy, not long-term memory, but state the method must hold while it trains. ``report()`` counts its
+    largest size in ``retained_bytes`` (so ``memory_mb`` is the peak a method holds beyond the live
+    model, and LwF is not memoryless) and reports it apart as the summary's ``teacher_mb``, so that the
+    Bank's own sizes (``bank_mb_*``) and ``memory_mb - teacher_mb`` never include it.
     The precomputed teacher log-probabilities are the teacher's outputs on the current data, a
     per-experience cache that is not counted.
 
@@ -46,7 +50,7 @@ class Distillation(SupervisedPlugin):
         self.teacher_bytes = 0
 
     def report(self) -> PluginReport:
-        return PluginReport(retained_bytes=self.teacher_bytes)
+        return PluginReport(summary={"teacher_mb": self.teacher_bytes / 1e6}, retained_bytes=self.teacher_bytes)
 
     def before_training_exp(self, strategy, **kwargs):
         model = strategy.model

@@ -14,7 +14,7 @@ class GEM(GEMPlugin):
 
     Args:
         patterns_per_experience: memory per experience; memory_strength: GEM's margin.
-        sample_bytes: bytes of one stored sample (:func:`~nsr_bench.plugins.reporting.sample_bytes`).
+        sample_bytes: bytes of one stored sample (:meth:`~nsr_bench.plugins.storage.InputStorage.sample_bytes`).
     """
 
     def __init__(self, patterns_per_experience: int, memory_strength: float, sample_bytes: int = 0):

@@ -36,18 +36,6 @@ class PluginReport:
     artifacts: dict[str, bytes] = field(default_factory=dict)
 
 
-LABEL_BYTES = 16
-"""A stored sample's class and task labels, as int64 each."""
-
-
-def sample_bytes(x: Tensor) -> int:
-    """Bytes of one stored sample of the input tensor ``x`` (samples on the first axis): its input at
-    ``x``'s dtype plus :data:`LABEL_BYTES`. Methods that store samples price them with the scenario's
-    inputs, before the frozen-prefix cache replaces them by features, so memory never depends on the
-    cache."""
-    return x[0].numel() * x.element_size() + LABEL_BYTES
-
-
 def tensor_bytes(*held: Any) -> int:
     """Bytes of every tensor in ``held``: tensors, objects with a tensor ``data`` (Avalanche's
     ``ParamData``), and mappings, lists and tuples of them, nested."""

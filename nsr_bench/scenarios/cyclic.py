@@ -45,6 +45,7 @@ class Scenario:
     backbone: nn.Module | None = None
     reference: Tensor | None = None
     train_data: list[tuple[Tensor, Tensor]] = field(default_factory=list)
+    input_levels: int | None = None  # the inputs are k / input_levels for integers k (None: not known to be)
 
     def __post_init__(self) -> None:
         if not self.train_data:  # every occurrence trains on the task's whole pool
@@ -165,8 +166,9 @@ class StreamSpec:
 
 
 def assemble(name: str, tasks: list[Task], num_classes: int, stream: StreamSpec, rng: np.random.Generator,
-             info: dict, backbone: nn.Module, reference: Tensor) -> Scenario:
-    """The Scenario: task order (from ``rng``), and every occurrence's training draw under the recurrence mode."""
+             info: dict, backbone: nn.Module, reference: Tensor, input_levels: int | None = None) -> Scenario:
+    """The Scenario: task order (from ``rng``), and every occurrence's training draw under the recurrence mode;
+    ``input_levels``: the integer levels of the source's pixels (see :class:`Scenario`)."""
     from nsr_bench.scenarios.recurrence import occurrences
 
     order, recurrence = cyclic_order(len(tasks), stream.cycles, stream.shuffle, rng)
@@ -178,4 +180,5 @@ def assemble(name: str, tasks: list[Task], num_classes: int, stream: StreamSpec,
             "val_fraction": stream.val_fraction, "val_per_class": stream.val_per_class, "order": order,
             "n_train_per_experience": [len(y) for _, y in train_data],
             "n_val": int(sum(len(t.y_val) for t in tasks))}
-    return Scenario(name, tasks, order, recurrence, num_classes, info, backbone, reference, train_data)
+    return Scenario(name, tasks, order, recurrence, num_classes, info, backbone, reference, train_data,
+                    input_levels)

@@ -14,6 +14,7 @@ import torch
 
 from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, StreamSpec, Task, assemble, carve_validation, split_classes
+from nsr_bench.scenarios.sources import pixel_levels
 
 
 def _per_class_split(y: np.ndarray, fraction: float, rng: np.random.Generator,
@@ -45,7 +46,7 @@ def digits_cyclic(tasks: int = 5, classes_per_task: int = 2, cycles: int = 3, sh
         if not 0.0 < f < 1.0:
             raise ValueError(f"{name} must be in (0, 1), got {f}")
     data = load_digits()
-    x = torch.tensor(data.images / 16.0, dtype=torch.float32).unsqueeze(1)
+    x = torch.tensor(data.images / pixel_levels("digits"), dtype=torch.float32).unsqueeze(1)
     y = np.asarray(data.target)
     pre, rest = _per_class_split(y, pretrain_fraction, np.random.default_rng(backbone_seed))
     source = f"sklearn-digits held-out {pretrain_fraction:.0%} (backbone_seed={backbone_seed})"
@@ -65,4 +66,5 @@ def digits_cyclic(tasks: int = 5, classes_per_task: int = 2, cycles: int = 3, sh
             "n_pool": int(sum(len(t.y_train) for t in task_list)),
             "n_test": int(sum(len(t.y_test) for t in task_list))}
     stream = StreamSpec(cycles, shuffle, recurrence, samples_per_class, drift_strength, val_fraction)
-    return assemble("digits_cyclic", task_list, 10, stream, rng, info, backbone, reference)
+    return assemble("digits_cyclic", task_list, 10, stream, rng, info, backbone, reference,
+                    pixel_levels("digits"))

@@ -19,7 +19,7 @@ import torch
 
 from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, StreamSpec, Task, assemble, carve_validation, split_classes
-from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source
+from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source, pixel_levels
 
 FIVE_DATASETS = ("cifar10", "mnist", "svhn", "notmnist", "fashion_mnist")
 
@@ -54,7 +54,9 @@ def _hold_out(split: Split, fraction: float, rng: np.random.Generator) -> tuple[
 
 
 def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Tensor, pretrain_source: str,
-            stream: StreamSpec, rng: np.random.Generator, backbone: dict, info: dict) -> Scenario:
+            stream: StreamSpec, rng: np.random.Generator, backbone: dict, info: dict,
+            sources: list[str]) -> Scenario:
+    """The scenario over ``tasks`` with its backbone; its inputs have the sources' common pixel levels, if any."""
     if len(x_pretrain) == 0 and not backbone["weights"]:
         raise ValueError("no images left for backbone pre-training: raise pretrain_fraction or give weights")
     net, reference, provenance = obtain_backbone(backbone["arch"], x_pretrain, pretrain_source,
@@ -62,7 +64,9 @@ def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Te
                                                  backbone["weights"], backbone["device"])
     info = {**info, "backbone": provenance, "data_root": str(data_root() or ""), "n_pretrain": len(x_pretrain),
             "n_pool": int(sum(len(t.y_train) for t in tasks)), "n_test": int(sum(len(t.y_test) for t in tasks))}
-    return assemble(name, tasks, num_classes, stream, rng, info, net, reference)
+    levels = {pixel_levels(source) for source in sources}
+    return assemble(name, tasks, num_classes, stream, rng, info, net, reference,
+                    levels.pop() if len(levels) == 1 else None)
 
 
 def _task(j: int, classes: list[int], train: Split, test: Split, stream: StreamSpec,
@@ -103,7 +107,7 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
           "device": device}
     return _finish(f"split_{source}_cyclic", task_list, train.num_classes, x_pre,
                    f"{source} held-out {pretrain_fraction:.0%} train images (labels unused)", stream, rng,
-                   bb, info)
+                   bb, info, [source])
 
 
 def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: bool = False,
@@ -153,4 +157,5 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
     bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": backbone_seed,
           "device": device}
     return _finish("heterogeneous", task_list, offset, torch.cat(held),
-                   f"{names} held-out {pretrain_fraction:.0%} train images (labels unused)", stream, rng, bb, info)
+                   f"{names} held-out {pretrain_fraction:.0%} train images (labels unused)", stream, rng, bb, info,
+                   [d["source"] for d in domains])

@@ -262,6 +262,15 @@ def _load_torchvision_download(name: str, root: Path, train: bool, per_class, rn
     return Split(x, torch.as_tensor(labels[idx]).long(), 100 if name == "cifar100" else 10)
 
 
+PIXEL_LEVELS = {"digits": 16}
+"""Sources whose pixels are integers 0..levels other than uint8's 0..255 (scikit-learn's digits: 0..16)."""
+
+
+def pixel_levels(name: str) -> int:
+    """The integer levels of ``name``'s pixels: its inputs are ``k / levels`` unless resized or mixed."""
+    return PIXEL_LEVELS.get(name, 255)
+
+
 def _load_digits(name: str, root, train: bool, per_class, rng) -> Split:
     from sklearn.datasets import load_digits
 
@@ -269,7 +278,7 @@ def _load_digits(name: str, root, train: bool, per_class, rng) -> Split:
     order = np.random.default_rng(0).permutation(len(data.target))
     half = order[: len(order) * 7 // 10] if train else order[len(order) * 7 // 10:]
     idx = half[_subsample(data.target[half], per_class, rng)]
-    return Split(torch.tensor(data.images[idx] / 16.0, dtype=torch.float32).unsqueeze(1),
+    return Split(torch.tensor(data.images[idx] / pixel_levels(name), dtype=torch.float32).unsqueeze(1),
                  torch.as_tensor(data.target[idx]).long(), 10)
 
 

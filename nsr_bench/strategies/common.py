@@ -79,11 +79,12 @@ def allocation_plugins(params: AllocationParams, rule, ctx) -> list:
 
 
 def stored_sample_bytes(ctx) -> int:
-    """Bytes of one sample a method stores, priced with the scenario's inputs (read at build time,
-    before the frozen-prefix cache replaces them by features)."""
-    from nsr_bench.plugins.reporting import sample_bytes
+    """Bytes of one sample a method stores, priced with the scenario's inputs at their storage dtype
+    (:mod:`nsr_bench.plugins.storage`; read at build time, before the frozen-prefix cache replaces them
+    by features)."""
+    from nsr_bench.plugins.storage import scenario_storage
 
-    return sample_bytes(ctx.scenario.tasks[0].x_train)
+    return scenario_storage(ctx.scenario).sample_bytes(ctx.scenario.tasks[0].x_train)
 
 
 def baseline_plugins(params: BaselineParams, ctx, *method_plugins, adapters: bool = True) -> list:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nsr_bench.claims.memory import backbone, entry_bytes, implied_rank, select_layers
+from nsr_bench.claims.memory import backbone, bank_bound, entry_bytes, implied_rank, select_layers
 from nsr_bench.plugins.adapter_allocation import AdapterAllocation
 from tests.plugins.helpers import make_strategy, nsr_plugins, plugin_of
 
@@ -56,3 +56,15 @@ def test_claims_memory_command_reports_bytes_and_the_implied_rank(capsys):
     assert out["bytes"] == entry_bytes(net, select_layers(net, None), 6, "fp32", classes=10)
     assert out["implied_rank"] == pytest.approx(implied_rank(net, select_layers(net, None), 0.29, classes=10))
     assert main(["claims", "memory", "--backbone", "resnet18", "--layers", "nope"]) == 2
+
+
+def test_the_bank_bound_holds_a_real_bank_and_counts_entries_and_head_rows(bank, tiny_scenario):
+    net = backbone("small_cnn", in_channels=1, image_size=8)
+    layers = select_layers(net, None)
+    per_experience = [len(tiny_scenario.tasks[t].classes) for t in tiny_scenario.order]  # 6 experiences x 2
+    bound = bank_bound(net, layers, 2, "fp16", cap=10, experience_classes=per_experience, num_classes=6)
+    assert bank.nbytes <= bound
+    entry = entry_bytes(net, layers, 2, "fp16", classes=2)["total"]
+    assert bound == 6 * entry  # one entry per experience, each with its experience's 2 head rows
+    capped = bank_bound(net, layers, 2, "fp16", cap=2, experience_classes=per_experience, num_classes=6)
+    assert capped == 2 * entry_bytes(net, layers, 2, "fp16", classes=6)["total"]  # 2 entries, each all 6 classes

@@ -64,3 +64,21 @@ def test_distillation_keeps_prior_outputs_close_to_the_teacher(tiny_scenario, st
     # Avalanche's own loader has no sample indices: the lazily built teacher runs per batch; its effect on
     # this tiny stream is weaker there (0.28 vs 0.31), ours is strong (0.43 vs 2.04)
     assert divergence[1.0] < (0.95 if stock else 0.5) * divergence[0.0]
+
+
+def test_the_teacher_is_reported_apart_from_the_bank(tiny_scenario):
+    """NSR's summary gives the teacher copy as ``teacher_mb``; the Bank's sizes hold the Bank alone, and the
+    retained bytes are the Bank's plus the teacher's."""
+    from nsr_bench.nsr.adapters import ActiveAdapter
+    from nsr_bench.plugins.adapter_allocation import AdapterAllocation
+    from nsr_bench.plugins.reporting import collect, tensor_bytes
+
+    model, strategy, _ = make_strategy(tiny_scenario, nsr_plugins(tiny_scenario, distill_lambda=1.0), epochs=1)
+    for exp in tiny_scenario.benchmark().train_stream[:2]:
+        strategy.train(exp, num_workers=0)
+    teacher = tensor_bytes(ActiveAdapter.of(model).capture())  # the adapters and head, as the teacher holds them
+    bank = plugin_of(strategy, AdapterAllocation).bank
+    report = collect(strategy.plugins)
+    assert teacher > 0 and report.summary["teacher_mb"] == teacher / 1e6
+    assert report.summary["bank_mb_total"] == bank.nbytes / 1e6
+    assert report.retained_bytes == bank.nbytes + teacher
