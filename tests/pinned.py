@@ -2,6 +2,10 @@
 
 ``python -m tests.pinned`` rewrites ``tests/data/pinned_cells.json`` from the current code (do it only in
 a commit that names why the numbers move); ``tests/test_pinned.py`` compares a fresh run with it.
+
+Bit-for-bit equality holds only on one arithmetic platform: PyTorch and oneDNN pick their kernels by the
+CPU's vector instructions (an AVX-512 and an AVX2 machine differ in the last bits of a convolution, and a
+few steps later in a decision), so the file records the platform it was computed on (:func:`platform`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ def compute(scenario: str, strategy: str, test: bool) -> dict:
             "curves": [c["acc"] for c in curve_rows]}
 
 
+def platform() -> str:
+    """The arithmetic platform: machine, PyTorch version and the CPU vector capability its kernels use."""
+    import platform as host
+
+    import torch
+
+    return f"{host.machine()} torch {torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
+
+
 def key(scenario: str, strategy: str, test: bool) -> str:
     return f"{scenario}|{strategy}|{'test' if test else 'full'}"
 
@@ -53,9 +66,9 @@ def main() -> None:
     os.environ["NSR_CACHE_DIR"] = tempfile.mkdtemp(prefix="nsr-pin-")  # nothing cached by other runs
 
     cells = DEFAULT_CELLS + [("digits_cyclic", s, True) for s in sorted(registry.strategies())]
-    pinned = {key(*c): compute(*c) for c in cells}
+    pinned = {"platform": platform(), "cells": {key(*c): compute(*c) for c in cells}}
     PINNED.write_text(json.dumps(pinned, indent=0, sort_keys=True))
-    print(f"wrote {PINNED} ({len(pinned)} cells)")
+    print(f"wrote {PINNED} ({len(pinned['cells'])} cells on {pinned['platform']})")
 
 
 if __name__ == "__main__":
