@@ -186,7 +186,7 @@ def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[i
     value = measured(claim, iv, shown)
     ci = (iv.low, iv.high) if value is not None else (None, None)
     verdict = Verdict(claim.id, scenario, recurrence, claim.paper, value, ci, n,
-                      comparison(claim, shown, found, p_value), what, reason, p_value)
+                      comparison(claim, shown, found, p_value, refuted=bool(refuted)), what, reason, p_value)
     if claim.untestable:
         verdict.verdict, verdict.reason = "untestable here", claim.untestable
     return verdict
@@ -199,24 +199,25 @@ def measured(claim: Claim, iv: Interval, pair: Pair) -> float | None:
     return iv.mean
 
 
-def comparison(claim: Claim, shown: Pair, found: list[Pair], p_value: float | None) -> str:
+def comparison(claim: Claim, shown: Pair, found: list[Pair], p_value: float | None, refuted: bool = False) -> str:
     """What was compared: the quantity, the shown pair (and, for a side of several strategies, which of
     them it is), the interval method and the paired test."""
     p = "" if p_value is None else f"; paired t-test of the two sides: p={p_value:.3g}"
     if claim.kind == "value":
-        return f"{claim.metric} of {side_text(claim, shown, found)} over seeds (t)"
+        return f"{claim.metric} of {side_text(claim, shown, found, refuted)} over seeds (t)"
     method = "t interval" if claim.kind == "difference" else "Fieller interval, edges by its contrast"
     top, bottom = shown.numerator, shown.denominator
     if len(claim.numerator.strategies) > 1:
-        top = side_text(claim, shown, found)
+        top = side_text(claim, shown, found, refuted)
     else:
-        bottom = side_text(claim, shown, found)
+        bottom = side_text(claim, shown, found, refuted)
     sign = "-" if claim.kind == "difference" else "/"
     return f"{claim.metric}: {top} {sign} {bottom}, paired by seed ({method}{p})"
 
 
-def side_text(claim: Claim, shown: Pair, found: list[Pair]) -> str:
-    """The shown strategy of the several-strategy side, and which of them it is."""
+def side_text(claim: Claim, shown: Pair, found: list[Pair], refuted: bool = False) -> str:
+    """The shown strategy of the several-strategy side, and which of them it is (``refuted``: the one
+    against which the claim fails, else the best mean)."""
     on_top = len(claim.numerator.strategies) > 1 or claim.denominator is None
     side = claim.numerator if on_top else claim.denominator
     name = shown.numerator if on_top else shown.denominator
@@ -226,6 +227,8 @@ def side_text(claim: Claim, shown: Pair, found: list[Pair]) -> str:
     group = ", ".join(have) if len(have) <= 4 else f"{len(have)} strategies"
     if len(have) == 1:
         return f"{name} (the only one of {', '.join(side.strategies)} with results)"
+    if refuted:
+        return f"{name} (against which the claim fails; each of {group} judged)"
     which = "lowest" if side.pick == "min" else "highest"
     return f"{name} (the {which} mean of {group}; each judged)"
 

@@ -80,6 +80,7 @@ def test_theorem1_linear_is_not_reproduced_by_flat_regret(claims):
     one_flat = judge(claim, "s", "resample", cells(metric="late_regret_gap", fresh=[0.20, 0.22, 0.19, 0.21, 0.2],
                                                     carry=[0.001, 0.003, 0.0, 0.002, 0.001]))
     assert one_flat.verdict == "not reproduced" and one_flat.reason.startswith("carry:")
+    assert "carry (against which the claim fails; each of fresh, carry judged)" in one_flat.comparison
     # perfectly flat regret (float noise of 4e-16): zero spread is no evidence for growth, and never "reproduced"
     flat = judge(claim, "s", "resample", cells(metric="late_regret_gap", carry=[4e-16] * 5))
     assert flat.verdict == "inconclusive" and "sign test" in flat.reason and "6 needed" in flat.reason
