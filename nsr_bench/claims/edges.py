@@ -47,8 +47,6 @@ class EdgeTest:
     lower: bool  # the edge is the region's lower bound (the quantity must lie above it)
     outcome: Outcome
     method: str  # "t" or "sign test"
-    low: float  # the series' interval (NaN for the sign test)
-    high: float
     p_value: float | None  # the sign test's one-sided p
     detectable: float  # the distance from the edge the t-test detects with 80% power, in the quantity's units
 
@@ -73,7 +71,7 @@ def series(kind: Kind, x: np.ndarray, y: np.ndarray | None, edge: float) -> np.n
 
 
 def decide_edge(kind: Kind, x: np.ndarray, y: np.ndarray | None, edge: float, lower: bool,
-              level: float = 0.95) -> EdgeTest:
+                level: float = 0.95) -> EdgeTest:
     """Decide one edge at ``level`` (see the module docstring)."""
     d = series(kind, x, y, edge)
     scale = float(np.max(np.abs(np.concatenate([x, y if y is not None else x]))))
@@ -82,12 +80,12 @@ def decide_edge(kind: Kind, x: np.ndarray, y: np.ndarray | None, edge: float, lo
     power = detectable_effect(d, level) / unit if unit > 0 else math.inf
     want = 1.0 if lower else -1.0
     if np.all(is_zero(d, scale)):
-        return EdgeTest(edge, lower, "on edge", "t", 0.0, 0.0, None, power)
+        return EdgeTest(edge, lower, "on edge", "t", None, power)
     if np.all(is_zero(d - d[0], scale)):
         p = sign_test_p(d.tolist())
         decided = p <= (1 - level) / 2
         side = "inside" if want * d[0] > 0 else "outside"
-        return EdgeTest(edge, lower, side if decided else "undecided", "sign test", math.nan, math.nan, p, power)
+        return EdgeTest(edge, lower, side if decided else "undecided", "sign test", p, power)
     iv = t_interval(d.tolist(), level)
     if want * iv.low > 0 and want * iv.high > 0:
         outcome: Outcome = "inside"
@@ -95,11 +93,11 @@ def decide_edge(kind: Kind, x: np.ndarray, y: np.ndarray | None, edge: float, lo
         outcome = "outside"
     else:
         outcome = "undecided"
-    return EdgeTest(edge, lower, outcome, "t", iv.low, iv.high, None, power)
+    return EdgeTest(edge, lower, outcome, "t", None, power)
 
 
 def decide_region(kind: Kind, x: np.ndarray, y: np.ndarray | None, accept: tuple[float | None, float | None],
-                level: float = 0.95) -> list[EdgeTest]:
+                  level: float = 0.95) -> list[EdgeTest]:
     """Every finite edge of ``accept`` decided at ``level``."""
     low, high = accept
     return [decide_edge(kind, x, y, e, lower, level) for e, lower in ((low, True), (high, False)) if e is not None]

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nsr_bench.claims.edges import EdgeTest, decide_region, is_zero, region_outcome
-from nsr_bench.claims.protocol import Claim
+from nsr_bench.claims.protocol import Claim, Side
 from nsr_bench.metrics.core import MIN_CYCLES
 from nsr_bench.metrics.stats import Interval, holm, paired_test, ratio_interval, t_interval
 
@@ -123,13 +123,24 @@ def ci_text(iv: Interval) -> str:
     return f"[{bound(iv.low)}, {bound(iv.high)}]"
 
 
+def several(claim: Claim) -> tuple[Side, bool]:
+    """The claim's side of several strategies (the numerator when neither has several) and whether it is
+    the numerator."""
+    on_top = len(claim.numerator.strategies) > 1 or claim.denominator is None
+    return (claim.numerator if on_top else claim.denominator), on_top
+
+
+def member(pair: Pair, on_top: bool) -> str:
+    """The pair's strategy of the several-strategy side."""
+    return pair.numerator if on_top else pair.denominator
+
+
 def best(claim: Claim, found: list[Pair]) -> Pair:
     """The pair whose several-strategy side has the best mean (``pick``): the one the table shows when no
     single strategy decides the verdict."""
-    side = claim.numerator if len(claim.numerator.strategies) > 1 else claim.denominator
-    if side is None or len(side.strategies) == 1:
+    side, on_top = several(claim)
+    if len(side.strategies) == 1:
         return found[0]
-    on_top = side is claim.numerator
     choose = min if side.pick == "min" else max
     return choose(found, key=lambda p: float(np.mean(p.x if on_top else p.y)))
 
@@ -148,10 +159,11 @@ def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[i
         return Verdict(claim.id, scenario, recurrence, claim.paper, None, (None, None), 0, "", "untestable here",
                        f"no {claim.metric} of {', '.join(claim.strategies())} on this scenario"
                        + (f" ({UNDEFINED[claim.metric]})" if claim.metric in UNDEFINED else ""))
-    several = len(found) > 1
+    k = len(found)
     strict = {p.name: decide_region(claim.kind, p.x, p.y, claim.accept) for p in found}
-    corrected = {p.name: decide_region(claim.kind, p.x, p.y, claim.accept, 1 - ALPHA / len(found))
-                 for p in found}
+    corrected = strict if k == 1 else {p.name: decide_region(claim.kind, p.x, p.y, claim.accept, 1 - ALPHA / k)
+                                       for p in found}
+    inside = {p.name: region_outcome(strict[p.name]) == "inside" for p in found}
     ties = [p for p in found if p.tied()]
     refuted = [p for p in found if p not in ties and region_outcome(corrected[p.name]) == "outside"]
     region = region_text(claim.accept)
@@ -161,19 +173,19 @@ def judge(claim: Claim, scenario: str, recurrence: str, values: dict[str, dict[i
     if n < 2:
         what, reason = "inconclusive", f"n={n}: no interval (run at least 2 seeds)"
     elif refuted:
-        level = f"{1 - ALPHA / len(found):.2%} (Bonferroni over {len(found)})" if several else "95%"
+        level = f"{1 - ALPHA / k:.2%} (Bonferroni over {k})" if k > 1 else "95%"
         what, reason = "not reproduced", (f"{shown.name}: the {level} interval lies outside the claim's region "
                                           f"{region}")
-    elif all(region_outcome(strict[p.name]) == "inside" for p in found):
-        against = f" against each of the {len(found)} (intersection-union test)" if several else ""
+    elif all(inside.values()):
+        against = f" against each of the {k} (intersection-union test)" if k > 1 else ""
         what, reason = "reproduced", f"the 95% interval {ci_text(iv)} lies in the claim's region {region}{against}"
-    elif ties and all(p in ties or region_outcome(strict[p.name]) == "inside" for p in found):
+    elif ties and all(p in ties or inside[p.name] for p in found):
         what, reason = "tie", f"{shown.name}: the two sides are equal on every seed (n={n}), neither is ahead"
     else:
-        open_ = [p.name for p in found if p not in ties and region_outcome(strict[p.name]) != "inside"]
+        open_ = [p.name for p in found if p not in ties and not inside[p.name]]
         what = "inconclusive"
         reason = (f"the 95% interval {ci_text(iv)} is not decided against the claim's region {region}"
-                  + (f" for {', '.join(open_)}" if several else ""))
+                  + (f" for {', '.join(open_)}" if k > 1 else ""))
     edges = strict[shown.name]
     details = [t.text(n) for t in edges if what != "tie" and (t.method == "sign test" or t.outcome == "on edge")]
     reason += "".join(f"; {d}" for d in details) + power_text(edges, n)
@@ -207,7 +219,7 @@ def comparison(claim: Claim, shown: Pair, found: list[Pair], p_value: float | No
         return f"{claim.metric} of {side_text(claim, shown, found, refuted)} over seeds (t)"
     method = "t interval" if claim.kind == "difference" else "Fieller interval, edges by its contrast"
     top, bottom = shown.numerator, shown.denominator
-    if len(claim.numerator.strategies) > 1:
+    if several(claim)[1]:
         top = side_text(claim, shown, found, refuted)
     else:
         bottom = side_text(claim, shown, found, refuted)
@@ -218,12 +230,11 @@ def comparison(claim: Claim, shown: Pair, found: list[Pair], p_value: float | No
 def side_text(claim: Claim, shown: Pair, found: list[Pair], refuted: bool = False) -> str:
     """The shown strategy of the several-strategy side, and which of them it is (``refuted``: the one
     against which the claim fails, else the best mean)."""
-    on_top = len(claim.numerator.strategies) > 1 or claim.denominator is None
-    side = claim.numerator if on_top else claim.denominator
-    name = shown.numerator if on_top else shown.denominator
+    side, on_top = several(claim)
+    name = member(shown, on_top)
     if len(side.strategies) == 1:
         return name
-    have = [p.numerator if on_top else p.denominator for p in found]
+    have = [member(p, on_top) for p in found]
     group = ", ".join(have) if len(have) <= 4 else f"{len(have)} strategies"
     if len(have) == 1:
         return f"{name} (the only one of {', '.join(side.strategies)} with results)"

@@ -160,8 +160,13 @@ def regret_per_cycle(curves: list[Curve], targets: dict[int, float]) -> list[flo
         return []
     per = [0.0] * (max(c.recurrence for c in curves) + 1)
     for c in curves:
-        per[c.recurrence] += float(sum(max(0.0, targets[c.task] - a) for a in c.acc))
+        per[c.recurrence] += float(sum(shortfalls(c, targets)))
     return per
+
+
+def shortfalls(curve: Curve, targets: dict[int, float]) -> list[float]:
+    """``max(0, target - acc)`` at each of the curve's points: what regret sums."""
+    return [max(0.0, targets[curve.task] - a) for a in curve.acc]
 
 
 MIN_CYCLES = 5  # fewer cycles leave too few increments to tell linear growth from a flattening one
@@ -177,5 +182,5 @@ def late_regret_gap(curves: list[Curve], targets: dict[int, float], min_cycles: 
     if cycles < min_cycles:
         return None
     late = range(cycles - math.ceil((cycles - 1) / 2), cycles)
-    gaps = [max(0.0, targets[c.task] - a) for c in curves if c.recurrence in late for a in c.acc]
+    gaps = [g for c in curves if c.recurrence in late for g in shortfalls(c, targets)]
     return float(np.mean(gaps)) if gaps else None
