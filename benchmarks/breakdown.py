@@ -104,7 +104,7 @@ def breakdown(cell) -> dict[str, float]:
     """Run ``cell`` (nothing stored) and return its exclusive seconds per part plus ``total``."""
     import importlib
 
-    from nsr_bench.runner import execute_cell
+    from nsr_bench.execution import execute_cell
 
     timer = ExclusiveTimer()
     module_name, _, attr = cell.builder.partition(":")
@@ -124,7 +124,7 @@ def breakdown(cell) -> dict[str, float]:
 
 
 def main() -> None:
-    from nsr_bench.runner import resolve_cell
+    from nsr_bench.resolution import resolve_cell
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default="split_cifar10_cyclic")

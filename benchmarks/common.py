@@ -11,12 +11,12 @@ import torch
 from nsr_bench.models.adapter_net import AdapterNet
 from nsr_bench.nsr.lora import attach_lora
 from nsr_bench.plugins.lora_adapters import LoRAAdapters
-from nsr_bench.runner import BuildContext
 from nsr_bench.scenarios.digits import digits_cyclic
 from nsr_bench.strategies import nsr
+from nsr_bench.strategies.contract import BuildContext
 
 EPOCHS, BATCH = 4, 32
-torch.set_flush_denormal(True)  # the numerics every cell runs with (runner.flushed_subnormals), for every loop
+torch.set_flush_denormal(True)  # the numerics every cell runs with (execution.flushed_subnormals), for every loop
 
 
 def scenario():
@@ -109,7 +109,8 @@ DEFAULT_CELLS = ("nsr", "fresh", "carry")  # what ``nsr-bench run`` runs by defa
 
 def default_cells_seconds(strategies=DEFAULT_CELLS, scenario: str = "digits_cyclic", seed: int = 0) -> float:
     """Wall time of executing the given cells (nothing stored), in this process."""
-    from nsr_bench.runner import execute_cell, resolve_cell
+    from nsr_bench.execution import execute_cell
+    from nsr_bench.resolution import resolve_cell
 
     start = time.perf_counter()
     for name in strategies:

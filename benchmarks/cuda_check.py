@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from nsr_bench.runner import execute_cell, resolve_cell
+from nsr_bench.execution import execute_cell
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.training.device_audit import CPUWorkAudit
 
 

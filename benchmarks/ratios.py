@@ -120,7 +120,8 @@ def cell_ratios(real: bool, repeats: int = 1) -> dict[str, dict[str, float]]:
     """Our whole cell vs its bare-PyTorch reference, per strategy, interleaved ``repeats`` times (medians);
     caches (data, backbone, targets, features) are warmed first and nothing is stored."""
     from benchmarks.bare_cell import bare_cell
-    from nsr_bench.runner import execute_cell, resolve_cell
+    from nsr_bench.execution import execute_cell
+    from nsr_bench.resolution import resolve_cell
 
     scenario = "split_cifar10_cyclic" if real else "digits_cyclic"
     cells = {name: resolve_cell(scenario, name, 0, "cpu") for name in CELL_STRATEGIES}

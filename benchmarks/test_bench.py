@@ -57,8 +57,9 @@ def test_svd_compression_per_task(benchmark):
 
 
 def test_default_cell_end_to_end(benchmark, tmp_path):
+    from nsr_bench.resolution import resolve_cell
     from nsr_bench.results.store import ResultsStore
-    from nsr_bench.runner import resolve_cell, run_cell
+    from nsr_bench.runner import run_cell
 
     cell = resolve_cell("digits_cyclic", "nsr", 0, "cpu")
     benchmark.pedantic(lambda: run_cell(cell, ResultsStore(tmp_path), force=True), rounds=2)

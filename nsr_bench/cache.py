@@ -1,4 +1,4 @@
-"""The on-disk cache shared by the backbone, feature and data caches: its folder and an atomic writer."""
+"""The on-disk cache folder that :mod:`nsr_bench.memo` fills, its inter-process lock and an atomic JSON writer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from torch import Tensor
 
 
 def cache_dir() -> Path:
@@ -27,20 +25,9 @@ def locked(path: Path) -> Iterator[None]:
         yield
 
 
-def save_atomic(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
-    """Write a safetensors cache file through a per-process temporary file and a rename, so that a
-    concurrent or killed writer never leaves a half-written file under the final name."""
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    tmp.replace(path)
-
-
 def save_json_atomic(data, path: Path) -> None:
-    """Write JSON through a per-process temporary file and a rename (see :func:`save_atomic`); a failed
-    write leaves no temporary file behind."""
+    """Write JSON through a per-process temporary file and a rename (a concurrent or killed
+    writer never leaves a half-written file under the final name); a failed write leaves no temporary file."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -96,8 +96,9 @@ def check_data(cells) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from nsr_bench.resolution import resolve_cell
     from nsr_bench.results.store import ResultsStore, tidy
-    from nsr_bench.runner import resolve_cell, run_cell
+    from nsr_bench.runner import run_cell
 
     opts = run_options(args)
     use_data_root(opts["data_root"])
@@ -218,8 +219,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from nsr_bench import registry
     from nsr_bench.config import SpecError, parse_selector
     from nsr_bench.hpo import sweep as hpo
+    from nsr_bench.resolution import resolve_cell
     from nsr_bench.results.store import ResultsStore, tidy
-    from nsr_bench.runner import resolve_cell, run_cell
+    from nsr_bench.runner import run_cell
 
     if args.trials < 1:
         raise SpecError(f"--trials {args.trials}: give at least 1 trial per strategy")
@@ -315,7 +317,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
 
 
 def cmd_stale(args: argparse.Namespace) -> int:
-    from nsr_bench.identity import purge, source_digest, stale_cells
+    from nsr_bench.identity import stale_cells
     from nsr_bench.results.store import ResultsStore
 
     store = ResultsStore(args.results)
@@ -325,9 +327,9 @@ def cmd_stale(args: argparse.Namespace) -> int:
         print(f"{verb} {c['hash']}  {c['scenario']}  {c['strategy']}  seed {c['seed']}  "
               f"code {c['code'] or '(no identity: older store)'}")
     if args.purge_stale and stale:
-        purge(store, [c["hash"] for c in stale])
+        store.purge([c["hash"] for c in stale])
     print(f"{len(stale)} cells {'deleted' if args.purge_stale else 'computed by other code'} "
-          f"(current code {source_digest()}) in {store.url}")
+          f"(other code or numeric libraries than this process has) in {store.url}")
     return 0
 
 

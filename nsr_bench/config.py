@@ -1,8 +1,9 @@
 """Validated specs, YAML loading, ``name[param=value]`` overrides and the cell hash.
 
 A *cell* is (scenario, strategy, params, seed): its key is the hash of its fully resolved spec and
-of its :class:`CellIdentity` (code, weights, data, policy, device type, threads; see :mod:`nsr_bench.identity`),
-so a finished cell is reused only where a fresh computation would give the same numbers.
+of its :class:`CellIdentity` (code, libraries, weights, data, files, device, threads; see
+:mod:`nsr_bench.identity`), so a finished cell is reused only where a fresh computation would give the
+same numbers.
 """
 
 from __future__ import annotations
@@ -74,12 +75,13 @@ class StrategySpec(Strict):
 class CellIdentity(Strict):
     """What determines a cell's numbers besides its spec (built by :func:`nsr_bench.identity.cell_identity`)."""
 
-    code: str = Field(description="digest of the package's source files")
+    code: str = Field(description="digest of the code the cell runs (execution, its method and scenario modules)")
+    libraries: dict[str, str] = Field({}, description="versions of the numeric libraries that code imports")
     weights: str | None = Field(None, description="SHA-256 of the weights file named in the scenario params")
     data: dict[str, str] = Field({}, description="data source -> fingerprint of the files it reads")
-    device_type: str = Field(description="CPU architecture or CUDA device name")
+    files: list[str | None] = Field([], description="SHA-256 of each file the strategy reads (a learned policy)")
+    device_name: str = Field(description="CPU architecture and vector instruction set, or CUDA device name")
     threads: int = Field(ge=1, description="torch threads the cell runs with")
-    policy: str | None = Field(None, description="SHA-256 of a learned rule's policy file (strategy param)")
 
 
 class CellSpec(Strict):

@@ -1,31 +1,30 @@
 """A cell's identity: everything besides its spec that determines its numbers, so that a stored cell
 is reused only where a fresh computation would give the same numbers.
 
-The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`: a digest of
-the package's source files (computed once per process), the SHA-256 of a weights file named in the
-scenario parameters, a fingerprint of the data files the cell's sources read, the SHA-256 of a
-learned rule's policy file (strategy parameter ``policy``), the device type and the torch thread
-count the cell runs with (:func:`torch_threads` makes the runner honour it). File
-digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by (path, size, mtime_ns), so resolving
-a cell again only stats its files. Stored cells computed by other code are *stale*:
-:func:`current_view` leaves them out of tables and figures, :func:`purge` deletes them.
+The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`, the cell's key
+recipe in :mod:`nsr_bench.memo`'s terms: the code it runs (:func:`cell_code`: the source of
+:mod:`nsr_bench.execution` and of the cell's strategy and scenario modules, with what they import), the
+versions of the numeric libraries that code imports, the device's name, the torch thread count the cell
+runs with (:func:`torch_threads` makes the runner honour it), the SHA-256 of a weights file named in the
+scenario parameters and of the files the strategy reads (a learned policy), and a fingerprint of the
+data files the cell's sources read. File digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by
+(path, size, mtime_ns), so resolving a cell again only stats its files. Stored cells computed by other
+code or libraries are *stale* (:func:`stale_cells`); tables and figures leave them out.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nsr_bench import memo
 from nsr_bench.config import CellIdentity, CellSpec, SpecError
 
-PACKAGE = Path(__file__).resolve().parent
 RACY_SECONDS = 2.0  # a file modified this recently may change again within one mtime tick: not cached
 _digest_caches: dict[Path, dict[str, list]] = {}
 
@@ -34,23 +33,17 @@ class IdentityError(SpecError):
     """A cell whose identity does not match the code, data or machine about to run it."""
 
 
-@functools.cache
-def source_digest() -> str:
-    """Digest of every ``nsr_bench/**/*.py`` file (relative path and content), once per process."""
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+EXECUTION = "nsr_bench.execution"
 
 
-@functools.cache
-def device_type(device: str) -> str:
-    """``cpu:<architecture>``, or the CUDA device's name."""
-    if device.startswith("cuda"):
-        import torch
+def cell_code(impl: str, builder: str) -> str:
+    """Digest of the code a cell with strategy ``impl`` and scenario ``builder`` (``module[:attr]``) runs:
+    :mod:`nsr_bench.execution` and the two modules, with everything they import from their packages."""
+    return memo.code_digest(*cell_modules(impl, builder))
 
-        return f"cuda:{torch.cuda.get_device_name(torch.device(device))}"
-    return f"cpu:{platform.machine()}"
+
+def cell_modules(impl: str, builder: str) -> tuple[str, ...]:
+    return EXECUTION, impl.partition(":")[0], builder.partition(":")[0]
 
 
 def _cache_path() -> Path:
@@ -131,37 +124,41 @@ def weights_digest(params: dict[str, Any]) -> str | None:
     return digest
 
 
-def policy_digest(strategy_params: dict[str, Any]) -> str | None:
-    """SHA-256 of the policy file named by ``strategy_params['policy']`` (a learned rule's; None without one)."""
-    if not strategy_params.get("policy"):
-        return None
-    from nsr_bench.rl.policy import policy_path
-
-    (digest,) = file_digests([policy_path(strategy_params["policy"])])
-    return digest
-
-
-def cell_identity(params: dict[str, Any], sources: list[str], device: str, threads: int | None = None,
-                  strategy_params: dict[str, Any] | None = None) -> CellIdentity:
-    """The identity of a cell with scenario ``params`` reading ``sources`` on ``device`` with
-    ``threads`` torch threads (default: this process's ``torch.get_num_threads()``) and strategy
-    ``strategy_params`` (whose policy file, if any, is digested)."""
+def cell_identity(code: tuple[str, str], params: dict[str, Any], sources: list[str], device: str,
+                  threads: int | None = None, files: list[Path] = ()) -> CellIdentity:
+    """The identity of a cell with strategy and scenario modules ``code`` (``(impl, builder)``), scenario
+    ``params``, reading ``sources`` and the strategy's input ``files`` on ``device`` with ``threads``
+    torch threads (default: this process's ``torch.get_num_threads()``)."""
     import torch
 
-    return CellIdentity(code=source_digest(), weights=weights_digest(params), data=data_fingerprint(sources),
-                        device_type=device_type(device), threads=threads or torch.get_num_threads(),
-                        policy=policy_digest(strategy_params or {}))
+    threads = threads or torch.get_num_threads()
+    env = memo.environment(cell_modules(*code), device, threads)
+    digests = file_digests(list(files))
+    missing = [str(f) for f, d in zip(files, digests, strict=True) if d is None]
+    if missing:
+        raise SpecError(f"the strategy reads {', '.join(missing)}: no such file")
+    return CellIdentity(code=cell_code(*code), libraries=env["libraries"], weights=weights_digest(params),
+                        data=data_fingerprint(sources), device_name=env["device"], threads=threads,
+                        files=digests)
 
 
 def check_identity(cell: CellSpec) -> None:
-    """Raise :class:`IdentityError` unless this process's code, weights, data and device match the
-    cell's identity (a cell queued elsewhere, or code or data changed since it was resolved)."""
-    here = cell_identity(cell.scenario_params, _sources(cell), cell.device, cell.identity.threads,
-                         cell.strategy_params)
+    """Raise :class:`IdentityError` unless this process's code, libraries, weights, data and device match
+    the cell's identity (a cell queued elsewhere, or code or data changed since it was resolved)."""
+    from nsr_bench.registry import resolve
+
+    files = input_files(resolve(cell.impl), cell.strategy_params)
+    here = cell_identity((cell.impl, cell.builder), cell.scenario_params, _sources(cell), cell.device,
+                         cell.identity.threads, files)
     differ = [k for k, v in here.model_dump().items() if v != getattr(cell.identity, k)]
     if differ:
         raise IdentityError(f"cell {cell.hash} was resolved with other {', '.join(differ)} than this process "
                             "has; resolve it again here (its hash would change)")
+
+
+def input_files(impl, strategy_params: dict[str, Any]) -> list[Path]:
+    """The files a method module reads with ``strategy_params`` (its ``input_files``, if it has one)."""
+    return [Path(f) for f in getattr(impl, "input_files", lambda _: [])(strategy_params)]
 
 
 def _sources(cell: CellSpec) -> list[str]:
@@ -185,43 +182,30 @@ def torch_threads(threads: int) -> Iterator[None]:
 
 # ------------------------------------------------------------------ stale cells in a results store
 def stale_cells(store) -> list[dict]:
-    """Stored cells computed by other code (another source digest, or no identity: older stores),
-    as dicts of hash, scenario, strategy, seed and code (its source digest; None without identity)."""
-    from sqlalchemy import select
-
-    c = store.schema.cells
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(c.c.hash, c.c.scenario, c.c.strategy, c.c.seed, c.c.spec)
-                            .order_by(c.c.finished_at)).all()
-    current = source_digest()
+    """Stored cells computed by other code or numeric libraries than this process would run them with
+    (or with no identity: older stores), as dicts of hash, scenario, strategy, seed and code (its code
+    digest; None without one). The store answers the query (``ResultsStore.identities``)."""
+    current: dict[tuple[str, str], tuple[str, dict] | None] = {}
     out = []
-    for row in rows:
-        code = (json.loads(row.spec).get("identity") or {}).get("code")
-        if code != current:
-            out.append({"hash": row.hash, "scenario": row.scenario, "strategy": row.strategy,
-                        "seed": row.seed, "code": code})
+    for row in store.identities():
+        spec = row["spec"]
+        identity = spec.get("identity") or {}
+        key = (spec.get("impl", ""), spec.get("builder", ""))
+        if key not in current:
+            current[key] = _current(*key)
+        if current[key] is None or (identity.get("code"), identity.get("libraries")) != current[key]:
+            out.append({"hash": row["hash"], "scenario": row["scenario"], "strategy": row["strategy"],
+                        "seed": row["seed"], "code": identity.get("code")})
     return out
 
 
-def purge(store, hashes: list[str]) -> None:
-    """Delete the cells ``hashes`` (with their matrices, curves and Banks) in one transaction."""
-    from sqlalchemy import delete
-
-    s = store.schema
-    with store.engine.begin() as conn:
-        for t in (s.accuracy, s.curves, s.banks, s.cells):
-            conn.execute(delete(t).where(t.c.hash.in_(hashes)))
-
-
-class CurrentView:
-    """A read-only view of a results store without some cells (``table`` and ``url`` only: what
-    tables, exports, reports and figures read)."""
-
-    def __init__(self, store, hidden: set[str]):
-        self.store, self.hidden, self.url = store, hidden, store.url
-
-    def table(self, name: str) -> list[dict]:
-        return [r for r in self.store.table(name) if r["hash"] not in self.hidden]
+def _current(impl: str, builder: str) -> tuple[str, dict] | None:
+    """(code digest, library versions) a cell of ``impl`` and ``builder`` gets here (None: code not found here)."""
+    try:
+        modules = cell_modules(impl, builder)
+        return memo.code_digest(*modules), memo.library_versions(*modules)
+    except (OSError, SyntaxError, ValueError, ImportError):
+        return None
 
 
 def current_view(store, include_stale: bool = False) -> tuple[Any, int]:
@@ -229,4 +213,4 @@ def current_view(store, include_stale: bool = False) -> tuple[Any, int]:
     if include_stale:
         return store, 0
     hidden = {c["hash"] for c in stale_cells(store)}
-    return (CurrentView(store, hidden) if hidden else store), len(hidden)
+    return (store.without(hidden) if hidden else store), len(hidden)

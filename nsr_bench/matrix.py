@@ -22,7 +22,8 @@ from pydantic import Field, model_validator
 
 from nsr_bench.config import CellSpec, SpecError, Strict, format_selector, load_yaml, validate
 from nsr_bench.metrics.summary import Row, caption, group, summarise, table, text
-from nsr_bench.runner import resolve_cell, run_cell
+from nsr_bench.resolution import resolve_cell
+from nsr_bench.runner import run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "regret")
 

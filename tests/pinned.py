@@ -24,7 +24,8 @@ THREADS = 1
 
 def compute(scenario: str, strategy: str, test: bool) -> dict:
     """Summary metrics and accuracy matrices of one cell, computed now (seed 0, CPU, one thread)."""
-    from nsr_bench.runner import execute_cell, resolve_cell
+    from nsr_bench.execution import execute_cell
+    from nsr_bench.resolution import resolve_cell
 
     cell = resolve_cell(scenario, strategy, seed=0, device="cpu", test=test, threads=THREADS, tuned=False)
     summary, _, rows, curve_rows, _ = execute_cell(cell)  # runs with the cell's own thread count

@@ -11,7 +11,7 @@ import pytest
 import nsr_bench
 from nsr_bench import registry
 from nsr_bench.config import SpecError
-from nsr_bench.runner import resolve_cell
+from nsr_bench.resolution import resolve_cell
 
 PACKAGE = Path(nsr_bench.__file__).parent
 
@@ -50,13 +50,24 @@ def test_metrics_import_nothing_from_the_method():
         assert not bad, f"{path.name} imports {bad}"
 
 
-def test_the_runner_names_no_method():
-    imports = imported_modules(PACKAGE / "runner.py")
-    assert not {m for m in imports if m.startswith(("nsr_bench.nsr", "nsr_bench.strategies"))}
-    assert {m for m in imports if m.startswith("nsr_bench.plugins")} == {"nsr_bench.plugins.reporting"}
-    source = (PACKAGE / "runner.py").read_text()
+@pytest.mark.parametrize("module", ["runner.py", "execution.py", "resolution.py"])
+def test_the_runner_names_no_method(module):
+    imports = imported_modules(PACKAGE / module)
+    assert not {m for m in imports if m.startswith("nsr_bench.nsr")}
+    assert {m for m in imports if m.startswith("nsr_bench.strategies")} <= {"nsr_bench.strategies.contract"}
+    assert {m for m in imports if m.startswith("nsr_bench.plugins")} <= {"nsr_bench.plugins.reporting"}
+    source = (PACKAGE / module).read_text()
     for word in ("NSRPlugin", "AdapterAllocation", "BankRouting", "Distillation", "isinstance"):
         assert word not in source
+
+
+def test_identity_and_memoisation_depend_on_nothing_above_them():
+    """The key recipe's modules import no runner, store, strategy, plot or command line."""
+    from nsr_bench import memo
+
+    below = {"nsr_bench", "nsr_bench.cache", "nsr_bench.config", "nsr_bench.memo", "nsr_bench.identity",
+             "nsr_bench.registry", "nsr_bench.scenarios", "nsr_bench.scenarios.sources"}
+    assert set(memo.modules("nsr_bench.identity")) <= below
 
 
 @pytest.mark.parametrize("name", sorted(registry.strategies()))

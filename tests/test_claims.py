@@ -6,8 +6,9 @@ recall, routing or the recovery metric, they fail.
 
 import pytest
 
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.results.store import ResultsStore
-from nsr_bench.runner import resolve_cell, run_cell
+from nsr_bench.runner import run_cell
 
 
 @pytest.fixture(scope="module")

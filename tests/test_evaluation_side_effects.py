@@ -2,7 +2,8 @@
 
 import pytest
 
-from nsr_bench.runner import execute_cell, resolve_cell
+from nsr_bench.execution import execute_cell
+from nsr_bench.resolution import resolve_cell
 
 
 def trained(strategy: str, scenario: str) -> dict:

@@ -12,8 +12,9 @@ import torch
 from nsr_bench import identity
 from nsr_bench.cli import main
 from nsr_bench.config import SpecError
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.results.store import ResultsStore
-from nsr_bench.runner import resolve_cell, run_cell
+from nsr_bench.runner import run_cell
 from tests.scenarios import formats
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "regret", "bank_mb_per_task",

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from nsr_bench import registry
-from nsr_bench.runner import execute_cell, resolve_cell
+from nsr_bench.execution import execute_cell
+from nsr_bench.resolution import resolve_cell
 
 MEMORYLESS = {"fresh", "carry", "naive"}
 

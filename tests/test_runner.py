@@ -1,7 +1,8 @@
 import pytest
 
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.results.store import ResultsStore
-from nsr_bench.runner import resolve_cell, run_cell
+from nsr_bench.runner import run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "fwt", "recovery_steps_mean", "regret",
            "bank_mb_total", "task_id_acc")

@@ -6,6 +6,7 @@ import math
 
 from nsr_bench.claims.protocol import Protocol, Row, plan
 from nsr_bench.claims.verdict import Verdict, adjust_for_multiplicity, judge
+from nsr_bench.memo import code_digest
 
 HEADER = ("claim", "scenario", "recurrence", "paper", "measured", "95% CI", "n", "verdict", "reason")
 
@@ -16,7 +17,6 @@ def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jo
     """Every row's verdict (on the ``scenarios`` and ``recurrences`` named, default all; cells the store holds
     are reused, the others run with ``jobs`` processes) and {hash: error} of the cells that failed; the
     verdicts are written to the store's ``claims`` table."""
-    from nsr_bench.identity import source_digest
     from nsr_bench.matrix import run_matrix, worker_threads
 
     rows = plan(protocol, test, device, worker_threads(jobs), scenarios, recurrences)
@@ -25,7 +25,7 @@ def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jo
     verdicts = [judge_row(row, store, failed) for row in rows]
     adjust_for_multiplicity(verdicts)
     store.write_claims(protocol.name + (" (test)" if test else ""), [v.as_dict() for v in verdicts],
-                       source_digest())
+                       code_digest(__name__))
     return verdicts, failed
 
 

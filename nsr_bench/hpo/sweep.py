@@ -19,8 +19,10 @@ from typing import Any
 
 from nsr_bench.cache import locked
 from nsr_bench.config import SpecError, format_selector
+from nsr_bench.execution import CellPruned
 from nsr_bench.registry import lookup, spec_dirs
-from nsr_bench.runner import CellPruned, resolve_cell, run_cell
+from nsr_bench.resolution import resolve_cell
+from nsr_bench.runner import run_cell
 
 PRUNERS = ("median", "wilcoxon", "strict", "none")
 OBJECTIVES = {"acc_val": "maximize", "memory_mb": "minimize", "bank_mb_total": "minimize",
@@ -120,13 +122,13 @@ def pareto_front(study) -> list:
 
 def provenance(study, scenario: str, objective: str, seed: int, sampler_seed: int, pruner: str) -> dict[str, Any]:
     """What a tuned setting came from: enough to re-run the sweep and to judge its budget (``scenario`` is
-    the selector tuned on, which may be a cheaper variant of the scenario; ``code`` the package digest)."""
+    the selector tuned on, which may be a cheaper variant of the scenario; ``code`` the sweep code's digest)."""
     from optuna.trial import TrialState
 
-    from nsr_bench.identity import source_digest
+    from nsr_bench.memo import code_digest
 
     states = [t.state for t in study.get_trials(deepcopy=False)]
-    return {"study": study.study_name, "scenario": scenario, "code": source_digest(), "objective": objective,
+    return {"study": study.study_name, "scenario": scenario, "code": code_digest(__name__), "objective": objective,
             "value": round(float(study.best_value), 6),
             "trials": states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
             "pruned": states.count(TrialState.PRUNED), "sampler": f"TPE(seed={sampler_seed})",

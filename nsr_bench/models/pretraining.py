@@ -2,20 +2,18 @@
 
 Weights come from rotation prediction (Gidaris et al., "Unsupervised Representation Learning by
 Predicting Image Rotations", ICLR 2018) on images held out from every evaluated task; labels are never
-used. The result is cached as safetensors under ``$NSR_CACHE_DIR/backbones`` by the hash of the
-architecture, the pre-training recipe and the exact pre-training data; a user's weights file replaces it.
+used. The result is memoised as safetensors under ``$NSR_CACHE_DIR/backbones`` (:mod:`nsr_bench.memo`) by the
+architecture, the pre-training recipe, the exact pre-training data, this module's code and the environment;
+a user's weights file replaces it.
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir, locked, save_atomic
+from nsr_bench.memo import memoised, read_tensors, recipe, tensor_digest, write_tensors
 from nsr_bench.models.architectures import make_backbone
 from nsr_bench.models.weights import load_weights
 from nsr_bench.training.inference import batched, evaluating
@@ -54,11 +52,10 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
 
     With ``weights`` the user's file is loaded; otherwise the backbone is pre-trained on ``device``
     by rotation prediction on ``x_pretrain`` (images held out from every evaluated task, labels
-    unused) and cached by the hash of the recipe (device type included: GPU and CPU arithmetic
-    differ in the last bits) and the exact data.
+    unused), memoised (:mod:`nsr_bench.memo`) by the recipe, the exact data, this module's code and
+    the environment (library versions, device name and CPU threads: their arithmetic differs in the
+    last bits).
     """
-    from safetensors.torch import load_file
-
     in_channels, image_size = x_pretrain.shape[1], x_pretrain.shape[-1]
     net = make_backbone(arch, in_channels, image_size, width)
     if weights:
@@ -66,27 +63,22 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
         with torch.no_grad():
             reference = net.eval()(x_pretrain[:512]).mean(0)
         return net.eval(), reference, {"arch": arch, **net.config, **info, "pretext": None}
-    recipe = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs,
-              "seed": seed, "source": source, "n_images": len(x_pretrain), "device": torch.device(device).type,
-              "data_sha256": hashlib.sha256(x_pretrain.numpy().tobytes()).hexdigest()}
-    if recipe["device"] == "cpu":  # CPU kernels split reductions by thread: other threads, other bits
-        recipe["cpu_threads"] = torch.get_num_threads()
-    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir() / "backbones" / f"{arch}-{key}.safetensors"
-    with locked(path):  # parallel workers wait for one pre-training, then read its file
-        cached = path.is_file()
-        if cached:
-            state = load_file(str(path))
-            reference = state.pop("reference_mean")
-            net.load_state_dict(state)
-        else:
-            with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
-                torch.manual_seed(seed)
-                net = make_backbone(arch, in_channels, image_size, width).to(device)
-                x_dev = x_pretrain.to(device)
-                pretrain_rotation(net, x_dev, epochs, seed)
-                with evaluating(net):
-                    reference = batched(net, x_dev).mean(0).cpu()
-                net.cpu()
-            save_atomic({**net.state_dict(), "reference_mean": reference}, path, {"recipe": json.dumps(recipe)})
-    return net.eval(), reference, {**recipe, "cache_key": key, "loaded_from_cache": cached}
+    spec = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs, "seed": seed,
+            "source": source, "n_images": len(x_pretrain), "data_sha256": tensor_digest(x_pretrain)}
+    rec = recipe("backbones", arch, spec, (__name__,), device)
+
+    def pretrain() -> dict[str, Tensor]:
+        with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
+            torch.manual_seed(seed)
+            fresh = make_backbone(arch, in_channels, image_size, width).to(device)
+            x_dev = x_pretrain.to(device)
+            pretrain_rotation(fresh, x_dev, epochs, seed)
+            with evaluating(fresh):
+                reference = batched(fresh, x_dev).mean(0).cpu()
+        return {**{k: v.cpu() for k, v in fresh.state_dict().items()}, "reference_mean": reference}
+
+    state, cached = memoised(rec, pretrain, write_tensors, read_tensors, ".safetensors")
+    state = dict(state)
+    reference = state.pop("reference_mean")
+    net.load_state_dict(state)
+    return net.eval(), reference, {**spec, **rec.env, "cache_key": rec.key, "loaded_from_cache": cached}

@@ -216,6 +216,22 @@ class ResultsStore:
         with self._connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(t).order_by(t.c.id))]
 
+    def identities(self) -> list[dict]:
+        """Hash, scenario, strategy, seed and parsed spec of every stored cell, oldest first (what
+        :func:`nsr_bench.identity.stale_cells` judges)."""
+        from sqlalchemy import select
+
+        c = self.schema.cells
+        with self._connect() as conn:
+            rows = conn.execute(select(c.c.hash, c.c.scenario, c.c.strategy, c.c.seed, c.c.spec)
+                                .order_by(c.c.finished_at)).all()
+        return [{"hash": r.hash, "scenario": r.scenario, "strategy": r.strategy, "seed": r.seed,
+                 "spec": json.loads(r.spec)} for r in rows]
+
+    def without(self, hidden: set[str]) -> StoreView:
+        """A read-only view of this store without the cells ``hidden``."""
+        return StoreView(self, hidden)
+
     # ---------------------------------------------------------------- writing
     def write_claims(self, protocol: str, verdicts: list[dict], code: str) -> None:
         """Store ``verdicts`` (dicts with the ``claims`` table's columns, ``ci`` as [low, high]; an unbounded
@@ -255,6 +271,15 @@ class ResultsStore:
         with self._writing(f"run {run_id}'s failure"), self.engine.begin() as conn:
             conn.execute(update(r).where(r.c.id == run_id).values(
                 status=status, finished_at=time.time(), error=error[-4000:]))
+
+    def purge(self, hashes: list[str]) -> None:
+        """Delete the cells ``hashes`` (with their matrices, curves and Banks) in one transaction."""
+        from sqlalchemy import delete
+
+        s = self.schema
+        with self._writing(f"the deletion of {len(hashes)} cells"), self.engine.begin() as conn:
+            for t in (s.accuracy, s.curves, s.banks, s.cells):
+                conn.execute(delete(t).where(t.c.hash.in_(hashes)))
 
     def write(self, cell, documents: dict[str, Any], matrix_rows: list[dict], curve_rows: list[dict],
               bank_bytes: bytes | None, run_id: int | None = None, force: bool = False) -> bool:
@@ -331,6 +356,17 @@ class ResultsStore:
             if run_id is not None:
                 conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(status=status, finished_at=now))
         return status == "done"
+
+
+class StoreView:
+    """A read-only view of a results store without some cells (``table`` and ``url`` only: what
+    tables, exports, reports and figures read)."""
+
+    def __init__(self, store: ResultsStore, hidden: set[str]):
+        self.store, self.hidden, self.url = store, hidden, store.url
+
+    def table(self, name: str) -> list[dict]:
+        return [r for r in self.store.table(name) if r["hash"] not in self.hidden]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

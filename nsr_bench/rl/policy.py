@@ -5,7 +5,7 @@ softmax over the candidates of one decision. Its file is JSON: ``version``, ``fe
 order), ``weights``, and what produced it (``training``: the command's configuration, the training
 streams and seeds, the per-episode ``curve``). Shipped policies live in ``nsr_bench/policies`` and are
 named without the suffix (``rl_v1``); any other ``*.json`` path works too. A cell's identity holds the
-file's SHA-256 (:func:`nsr_bench.identity.policy_digest`), so a retrained policy makes its cells stale.
+file's SHA-256 (the rule's ``input_files``), so a retrained policy gives its cells new hashes.
 """
 
 from __future__ import annotations

@@ -105,9 +105,10 @@ def fit(weights: Tensor, decisions: list, steps: int, lr: float, l2: float) -> N
 def run_episode(stream: str, seed: int, rule: TrialRule, device: str, test: bool = False) -> None:
     """Train the ``rl`` strategy's stack with ``rule`` through the whole stream ``stream`` (no evaluation;
     ``test``: the scenario's tiny test configuration)."""
+    from nsr_bench.execution import prepare, training_loop
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.registry import lookup, resolve
-    from nsr_bench.runner import prepare, resolve_cell, training_loop
+    from nsr_bench.resolution import resolve_cell
     from nsr_bench.strategies import rl
     from nsr_bench.strategies.common import allocation_plugins
 
@@ -124,7 +125,7 @@ def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: 
                  overwrite_cost: float = 0.25, device: str = "cpu", test: bool = False, log=print) -> Policy:
     """Train a policy over ``episodes`` training streams (see the module docstring; ``test``: their tiny
     test configuration) and return it with its training record (configuration, streams and seeds, curve)."""
-    from nsr_bench.runner import flushed_subnormals
+    from nsr_bench.execution import flushed_subnormals
 
     weights = torch.zeros(len(FEATURES), requires_grad=True)
     generator = torch.Generator().manual_seed(TRAIN_SEED)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nsr_bench.models.architectures import make_backbone
 from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, StreamSpec, Task, assemble, carve_validation, split_classes
 from nsr_bench.scenarios.sources import pixel_levels
@@ -68,3 +69,9 @@ def digits_cyclic(tasks: int = 5, classes_per_task: int = 2, cycles: int = 3, sh
     stream = StreamSpec(cycles, shuffle, recurrence, samples_per_class, drift_strength, val_fraction)
     return assemble("digits_cyclic", task_list, 10, stream, rng, info, backbone, reference,
                     pixel_levels("digits"))
+
+
+def skeleton(params: dict) -> torch.nn.Module:
+    """The untrained backbone of a :func:`digits_cyclic` cell (8x8 grey images), built without data."""
+    return make_backbone("small_cnn", 1, 8)
+

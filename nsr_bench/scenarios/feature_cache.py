@@ -2,22 +2,20 @@
 
 When adapters (and every trainable parameter) sit in the backbone's later stages, the outputs of the
 stages before them never change: not across epochs, recurrences, strategies or seeds. They are
-computed once, stored under ``$NSR_CACHE_DIR/features`` as safetensors keyed by the SHA-256 of the
-backbone architecture, the prefix's weights and the exact input tensor (so a new backbone, a new
-split point or new data is a miss, never a stale hit), and the backbone then starts at the first
-adapted stage (``backbone.start``). Set ``NSR_FEATURE_CACHE=0`` to switch it off.
+computed once, memoised under ``$NSR_CACHE_DIR/features`` as safetensors (:mod:`nsr_bench.memo`) keyed by
+the backbone architecture, the prefix's weights, the exact input tensor, the code and the environment (so
+a new backbone, a new split point or new data is a miss, never a stale hit), and the backbone then starts
+at the first adapted stage (``backbone.start``). Set ``NSR_FEATURE_CACHE=0`` to switch it off.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 
 import torch
 from torch import Tensor, nn
 
-from nsr_bench.cache import cache_dir, save_atomic
+from nsr_bench.memo import Recipe, memoised, read_tensors, recipe, tensor_digest, write_tensors
 from nsr_bench.training.inference import batched, evaluating
 
 
@@ -36,21 +34,14 @@ def first_adapted_stage(backbone: nn.Module, adapted: set[str]) -> int:
     return len(backbone.STAGES)
 
 
-def prefix_key(backbone: nn.Module, end: int, x: Tensor, device: str = "cpu") -> str:
-    """SHA-256 of what determines the prefix output: architecture, split point, prefix weights, input,
-    and the device type (and, on the CPU, the thread count) that computes it."""
-    kind = torch.device(device).type
-    threads = torch.get_num_threads() if kind == "cpu" else None
-    h = hashlib.sha256(json.dumps({"arch": type(backbone).__name__, **backbone.config, "end": end,
-                                   "device": kind, "cpu_threads": threads}, sort_keys=True).encode())
+def prefix_recipe(backbone: nn.Module, end: int, x: Tensor, device: str = "cpu") -> Recipe:
+    """The key recipe of a prefix output: architecture, split point, the prefix's weights, the input, the
+    code of this module and of the architectures, and the environment (device, CPU threads) computing it."""
     owned = [o for stage in backbone.STAGES[:end] for o in stage]
-    for name, t in sorted(backbone.state_dict().items()):
-        if any(name.startswith(o + ".") for o in owned):
-            h.update(name.encode())
-            h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    h.update(str((tuple(x.shape), str(x.dtype))).encode())
-    h.update(x.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:24]
+    prefix = {n: t for n, t in backbone.state_dict().items() if any(n.startswith(o + ".") for o in owned)}
+    spec = {"arch": type(backbone).__name__, **backbone.config, "end": end,
+            "weights_sha256": tensor_digest(prefix), "input_sha256": tensor_digest(x)}
+    return recipe("features", "prefix", spec, (__name__, "nsr_bench.models.architectures"), device)
 
 
 def prefix_features(backbone: nn.Module, x: Tensor, end: int, batch_size: int = 512) -> Tensor:
@@ -65,23 +56,14 @@ def prefix_features(backbone: nn.Module, x: Tensor, end: int, batch_size: int = 
 
 
 def cached_prefix(backbone: nn.Module, x: Tensor, end: int, device: str = "cpu") -> tuple[Tensor, bool]:
-    """``prefix_features`` computed on ``device``, or read from the disk cache when present;
-    returns (features on the CPU, was_a_hit).
+    """``prefix_features`` computed on ``device``, or read from the memoised copy when it verifies;
+    returns (features on the CPU, was_a_hit)."""
+    def compute() -> dict[str, Tensor]:
+        return {"features": prefix_features(backbone.to(device), x.to(device), end).cpu()}
 
-    An unreadable cache file (truncated by a crash, foreign) is recomputed and replaced.
-    """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    path = cache_dir() / "features" / f"{prefix_key(backbone, end, x, device)}.safetensors"
-    if path.is_file():
-        try:
-            return load_file(str(path))["features"], True
-        except (SafetensorError, KeyError, OSError):
-            pass
-    feats = prefix_features(backbone.to(device), x.to(device), end).cpu()
-    save_atomic({"features": feats}, path)
-    return feats, False
+    out, hit = memoised(prefix_recipe(backbone, end, x, device), compute, write_tensors, read_tensors,
+                        ".safetensors")
+    return out["features"], hit
 
 
 def apply_feature_cache(scenario, backbone: nn.Module, adapted: set[str], device: str = "cpu") -> dict:

@@ -17,7 +17,7 @@ def prepare(selector: str, threads: int, device: str = "cpu") -> dict:
     """Build ``selector``'s scenario (seed 0, its parameters) with ``threads`` torch threads, filling the
     data and backbone caches; returns the seconds it took and whether the backbone came from the cache."""
     from nsr_bench.registry import resolve
-    from nsr_bench.runner import resolve_cell
+    from nsr_bench.resolution import resolve_cell
 
     cell = resolve_cell(selector, "fresh", 0, device, threads=threads)
     start = time.perf_counter()

@@ -17,9 +17,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from nsr_bench.models.architectures import make_backbone
 from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, StreamSpec, Task, assemble, carve_validation, split_classes
-from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source, pixel_levels
+from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source, native_channels, pixel_levels
 
 FIVE_DATASETS = ("cifar10", "mnist", "svhn", "notmnist", "fashion_mnist")
 
@@ -159,3 +160,13 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
     return _finish("heterogeneous", task_list, offset, torch.cat(held),
                    f"{names} held-out {pretrain_fraction:.0%} train images (labels unused)", stream, rng, bb, info,
                    [d["source"] for d in domains])
+
+
+def skeleton(params: dict) -> torch.nn.Module:
+    """The untrained backbone that a cell of :func:`split_cyclic` or :func:`heterogeneous` with (all its)
+    ``params`` adapts, built without data: what the runner checks strategy parameters against."""
+    domains = params.get("domains") or [{"source": s} for s in FIVE_DATASETS]
+    source = params.get("source") or (domains[0].get("source") if isinstance(domains[0], dict) else None)
+    channels = params.get("channels") or native_channels(str(source))
+    return make_backbone(params["backbone"], channels, params["image_size"], params["width"])
+

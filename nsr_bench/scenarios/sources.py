@@ -11,9 +11,7 @@ subsamples before decoding, so CPU runs only decode what they use. A missing or 
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,6 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir, locked
 from nsr_bench.config import SpecError
 
 
@@ -63,27 +60,29 @@ def _need_root(root: Path | None, name: str) -> Path:
     return root
 
 
-def _archive_cache(root: Path, archive: str, folder: str) -> Path:
-    """The cache folder of ``archive`` under ``root``: one per archive file (its path, size and
-    modification time); a DataError if the archive is missing."""
+def _prepared(root: Path, archive: str, folder: str, form: str, fill) -> Path:
+    """The memoised folder (:mod:`nsr_bench.memo`) holding ``archive`` (under ``root``) in ``form``
+    (``extracted`` or ``packed``), filled by ``fill(archive_path, folder_path)``; keyed by the archive's
+    SHA-256 and this module's code. A DataError if the archive is missing."""
+    from nsr_bench.identity import file_digests
+    from nsr_bench.memo import memoised, recipe
+
     src = root / archive
     if not src.is_file():
         raise DataError(f"neither {root / folder}/ nor {src} exists; put the {archive} archive "
                         "(see ../shared/data/README.md) under the data root")
-    stat = src.stat()
-    identity = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    return cache_dir() / "data" / f"{archive.removesuffix('.tar.gz')}-{identity}"
+    (digest,) = file_digests([src])
+    rec = recipe("data", archive.removesuffix(".tar.gz"), {"archive": archive, "sha256": digest, "folder": folder,
+                                                            "form": form}, (__name__,), device=None)
+    path, _ = memoised(rec, lambda: None, lambda _, target: fill(src, target), lambda target: target)
+    return path
 
 
 def _extract(root: Path, archive: str, folder: str) -> Path:
     """``root/folder`` if present, else ``archive`` extracted once into the cache; the parent dir."""
     if (root / folder).is_dir():
         return root
-    target = _archive_cache(root, archive, folder)
-    with locked(target):  # one extraction per machine: concurrent processes wait for it, then read
-        if not (target / folder).is_dir():
-            _extract_into(root / archive, target, folder)
-    return target
+    return _prepared(root, archive, folder, "extracted", lambda src, target: _extract_into(src, target, folder))
 
 
 def _packed(root: Path, archive: str, folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -91,10 +90,7 @@ def _packed(root: Path, archive: str, folder: str, split: str) -> tuple[np.ndarr
     decoded once per machine into one uint8 array (N, H, W, 3) per split, cached as ``.npy`` (read
     memory-mapped), in ImageFolder's order (classes sorted, then file names), so that the same indices
     give the same pixels as decoding the extracted files; labels index the sorted class names."""
-    target = _archive_cache(root, archive, folder)
-    with locked(target):
-        if not (target / f"{split}-labels.npy").is_file():
-            _pack_into(root / archive, folder, target)
+    target = _prepared(root, archive, folder, "packed", lambda src, out: _pack_into(src, folder, out))
     try:
         images = np.load(target / f"{split}-images.npy", mmap_mode="r")
         return images, np.load(target / f"{split}-labels.npy")
@@ -105,8 +101,7 @@ def _packed(root: Path, archive: str, folder: str, split: str) -> tuple[np.ndarr
 
 def _pack_into(src: Path, folder: str, target: Path) -> None:
     """Decode every ``folder/<split>/<class>/<image>`` JPEG of the archive ``src`` in one pass into
-    ``target/<split>-images.npy`` and ``<split>-labels.npy`` (each written through a temporary file and
-    a rename: a killed run leaves none half-written)."""
+    ``target/<split>-images.npy`` and ``<split>-labels.npy``."""
     from io import BytesIO
 
     from PIL import Image
@@ -129,9 +124,7 @@ def _pack_into(src: Path, folder: str, target: Path) -> None:
         classes = sorted({c for _, c, _ in keys})
         for name, array in (("images", np.stack([decoded[k] for k in keys])),
                             ("labels", np.array([classes.index(c) for _, c, _ in keys], dtype=np.int64))):
-            tmp = target / f"{split}-{name}.tmp-{os.getpid()}.npy"
-            np.save(tmp, array)
-            tmp.replace(target / f"{split}-{name}.npy")  # labels last: their presence marks a complete split
+            np.save(target / f"{split}-{name}.npy", array)
 
 
 def corrupt(src: Path, exc: Exception) -> DataError:
@@ -141,20 +134,14 @@ def corrupt(src: Path, exc: Exception) -> DataError:
 
 
 def _extract_into(src: Path, target: Path, folder: str) -> None:
-    """Extract ``src`` through a temporary folder renamed to ``target`` (a killed extraction leaves no
-    half-filled ``target``)."""
-    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    """Extract ``src`` into the new folder ``target``; it must hold ``folder``."""
     try:
         with tarfile.open(src) as tar:
-            tar.extractall(tmp, filter="data")
+            tar.extractall(target, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise corrupt(src, exc) from None
-    if not (tmp / folder).is_dir():
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not (target / folder).is_dir():
         raise DataError(f"{src} does not contain {folder}/; it is not the expected archive")
-    shutil.rmtree(target, ignore_errors=True)  # an incomplete leftover
-    tmp.replace(target)
 
 
 def _subsample(labels: np.ndarray, per_class: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -283,6 +270,14 @@ def _load_digits(name: str, root, train: bool, per_class, rng) -> Split:
 
 
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "notmnist": "notMNIST"}
+GREY_SOURCES = {"digits", *MNIST_FOLDERS}
+"""Sources whose images have one channel (every other source has three)."""
+
+
+def native_channels(name: str) -> int:
+    """The channels of source ``name``'s images as stored."""
+    return 1 if name in GREY_SOURCES else 3
+
 """Sources in the MNIST idx format: name -> torchvision class (and folder) name."""
 
 SOURCES = {

@@ -4,39 +4,32 @@ A strategy's retention and recovery are measured against a target that storage c
 distinct task, a fresh LoRA adapter (rank 4, the backbone's default targets) and head are trained on the
 task's first occurrence with the scenario's training protocol, alone, and scored on the task's validation
 split (carved from its training data; never the test set). The targets depend on the scenario and the
-seed only, so every strategy of a (scenario, seed) shares them; they are cached on disk by a hash of
-everything that determines them (the package's source digest included: the model's arithmetic is code).
+seed only, so every strategy of a (scenario, seed) shares them; they are memoised (:mod:`nsr_bench.memo`)
+by everything that determines them, the code of this module and what it imports included.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from nsr_bench.cache import cache_dir, save_json_atomic
-from nsr_bench.identity import source_digest
+from nsr_bench.memo import Recipe, memoised, recipe, tensor_digest
 from nsr_bench.training.streams import RandomStreams
 
 TARGET_RANK, TARGET_ALPHA = 4, 8.0
 
 
-def _key(scenario, train, seed: int, device: str) -> str:
+def _recipe(scenario, train, seed: int, device: str) -> Recipe:
     protocol = {"epochs": train.epochs, "batch_size": train.batch_size, "lr": train.lr}
-    h = hashlib.sha256(json.dumps({"train": protocol, "seed": seed, "rank": TARGET_RANK, "code": source_digest(),
-                                   "device": torch.device(device).type, "threads": torch.get_num_threads()},
-                                  sort_keys=True).encode())
-    for name, t in sorted(scenario.backbone.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    for x, y in [*first_occurrences(scenario).values(), *((t.x_val, t.y_val) for t in scenario.tasks)]:
-        h.update(x.detach().cpu().contiguous().numpy().tobytes())
-        h.update(y.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:24]
+    data = [t for x, y in [*first_occurrences(scenario).values(), *((t.x_val, t.y_val) for t in scenario.tasks)]
+            for t in (x, y)]
+    spec = {"train": protocol, "seed": seed, "rank": TARGET_RANK, "alpha": TARGET_ALPHA,
+            "backbone_sha256": tensor_digest(scenario.backbone.state_dict()), "data_sha256": tensor_digest(*data)}
+    return recipe("targets", "targets", spec, (__name__,), device)
 
 
 def first_occurrences(scenario) -> dict[int, tuple[Tensor, Tensor]]:
@@ -75,13 +68,24 @@ def dedicated_accuracy(scenario, task: int, x: Tensor, y: Tensor, train, generat
 
 
 def dedicated_targets(scenario, train, seed: int, device: str = "cpu") -> dict[int, float]:
-    """Per task id, the validation accuracy of its dedicated adapter (computed once, then read from the cache)."""
-    path = cache_dir() / "targets" / f"{_key(scenario, train, seed, device)}.json"
-    if path.is_file():
-        return {int(k): v for k, v in json.loads(path.read_text()).items()}
-    generator = RandomStreams(seed).torch("targets")
-    with torch.random.fork_rng(devices=[]):
-        targets = {t: dedicated_accuracy(scenario, t, x, y, train, generator, device)
-                   for t, (x, y) in sorted(first_occurrences(scenario).items())}
-    save_json_atomic({str(k): v for k, v in targets.items()}, path)
+    """Per task id, the validation accuracy of its dedicated adapter (computed once, then read from the
+    memoised copy when it verifies)."""
+    def compute() -> dict[int, float]:
+        generator = RandomStreams(seed).torch("targets")
+        with torch.random.fork_rng(devices=[]):
+            return {t: dedicated_accuracy(scenario, t, x, y, train, generator, device)
+                    for t, (x, y) in sorted(first_occurrences(scenario).items())}
+
+    targets, _ = memoised(_recipe(scenario, train, seed, device), compute, _write, _read, ".json")
     return targets
+
+
+def _write(targets: dict[int, float], path) -> None:
+    path.write_text(json.dumps({str(k): v for k, v in sorted(targets.items())}, sort_keys=True))
+
+
+def _read(path) -> dict[int, float]:
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not all(isinstance(v, float) for v in data.values()):
+        raise ValueError("not a mapping of task ids to accuracies")
+    return {int(k): v for k, v in data.items()}

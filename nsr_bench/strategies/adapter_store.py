@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from nsr_bench.nsr.allocation import AllocationContext, Decision, OracleTaskRule
 from nsr_bench.strategies.common import RecallingParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 Params = RecallingParams
 
@@ -22,5 +23,5 @@ class AdapterStore(OracleTaskRule):
         return Decision("fresh", [] if entry is None else [entry])
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, AdapterStore(), ctx)

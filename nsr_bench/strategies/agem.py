@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from nsr_bench.strategies.common import BaselineParams, baseline_plugins, stored_sample_bytes
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(BaselineParams):
@@ -12,7 +13,7 @@ class Params(BaselineParams):
     agem_sample_size: int = Field(64, ge=1)
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     from nsr_bench.plugins.agem import AGEM
 
     plugin = AGEM(params.patterns_per_exp, params.agem_sample_size, stored_sample_bytes(ctx))

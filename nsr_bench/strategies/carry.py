@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.strategies.common import AllocationParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 Params = AllocationParams
 
@@ -15,5 +16,5 @@ class Carry(AllocationRule):
         return Decision("fresh") if ctx.experience == 0 else Decision("carry")
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, Carry(), ctx)

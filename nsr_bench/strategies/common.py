@@ -7,11 +7,14 @@ allocation rule (and whether the Bank is on); Avalanche baselines add one plugin
 
 from __future__ import annotations
 
+import copy
 from typing import Literal
 
 from pydantic import Field, model_validator
+from torch import nn
 
 from nsr_bench.config import Strict
+from nsr_bench.nsr.lora import attach_lora
 
 
 class AdapterParams(Strict):
@@ -20,6 +23,16 @@ class AdapterParams(Strict):
     rank: int = Field(4, ge=1, description="LoRA rank")
     alpha: float = Field(8.0, gt=0)
     targets: list[str] | None = Field(None, description="modules to adapt; default: the backbone's")
+
+    def check_backbone(self, backbone: nn.Module) -> None:
+        """A ValueError if these adapters cannot be attached to ``backbone`` (named as the model names it,
+        ``features.<layer>``): an unknown target, a layer that takes no LoRA, a rank above a layer's."""
+        if getattr(self, "whole_network", False):
+            return
+        holder = nn.Module()
+        holder.features = copy.deepcopy(backbone)
+        targets = self.targets or [f"features.{n}" for n in backbone.lora_targets]
+        attach_lora(holder, targets, self.rank, self.alpha)
 
 
 class AllocationParams(AdapterParams):

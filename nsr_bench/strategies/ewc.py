@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from nsr_bench.strategies.common import BaselineParams, baseline_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(BaselineParams):
@@ -20,7 +21,7 @@ class Params(BaselineParams):
     ewc_decay: float = Field(0.9, gt=0, le=1, description="online EWC decay (keyed_by=experience)")
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     from nsr_bench.plugins.ewc import EWC
     from nsr_bench.plugins.task_keyed_ewc import TaskKeyedEWC
 

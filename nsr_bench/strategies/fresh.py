@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.strategies.common import AllocationParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 Params = AllocationParams
 
@@ -19,5 +20,5 @@ class Fresh(AllocationRule):
         return Decision("fresh")
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, Fresh(), ctx)

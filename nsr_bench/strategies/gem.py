@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from nsr_bench.strategies.common import BaselineParams, baseline_plugins, stored_sample_bytes
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(BaselineParams):
@@ -19,7 +20,7 @@ class Params(BaselineParams):
     gem_strength: float = Field(0.5, ge=0)
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     from nsr_bench.plugins.gem import GEM
     from nsr_bench.plugins.task_keyed_gem import TaskKeyedGEM
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nsr_bench.nsr.allocation import AllocationContext, Decision, OracleTaskRule
 from nsr_bench.strategies.common import RecallingParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 Params = RecallingParams
 
@@ -16,5 +17,5 @@ class OracleIsolated(OracleTaskRule):
         return Decision("fresh") if entry is None else Decision("recall", [entry], [1.0])
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, OracleIsolated(), ctx)

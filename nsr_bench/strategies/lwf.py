@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from nsr_bench.strategies.common import AdapterParams, BaselineParams, baseline_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(AdapterParams):
@@ -18,7 +19,7 @@ class Params(AdapterParams):
     lwf_temperature: float = Field(2.0, gt=0)
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     from nsr_bench.plugins.distillation import Distillation
 
     adapters = BaselineParams(**params.model_dump(include=set(AdapterParams.model_fields)))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from nsr_bench.strategies.common import BaselineParams, baseline_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 Params = BaselineParams
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return baseline_plugins(params, ctx)

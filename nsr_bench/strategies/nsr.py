@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from nsr_bench.strategies.common import RecallingParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(RecallingParams):
@@ -24,7 +25,7 @@ class Params(RecallingParams):
         return self
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     from nsr_bench.nsr.allocation import SimilarityRule
 
     return allocation_plugins(params, SimilarityRule(params.tau_recall, params.tau_related, params.merge_k), ctx)

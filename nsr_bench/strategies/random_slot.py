@@ -6,6 +6,7 @@ import numpy as np
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.strategies.common import allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 from nsr_bench.strategies.round_robin import Params
 
 
@@ -22,5 +23,5 @@ class RandomSlot(AllocationRule):
         return Decision("slot", [int(self.rng.integers(self.slots))])
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, RandomSlot(params.slots, ctx.streams.seed_for("rule")), ctx)

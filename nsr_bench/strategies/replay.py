@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from nsr_bench.config import Strict
 from nsr_bench.strategies.common import BaselineParams, baseline_plugins, stored_sample_bytes
+from nsr_bench.strategies.contract import BuildContext
 
 DEFAULT_MEM_SIZE = 200
 MATCHED = "nsr"
@@ -53,7 +54,7 @@ class Params(BaselineParams):
             raise ValueError(f"budget_mb must be > 0, got {self.budget_mb}")
         if (self.budget_mb == MATCHED) != (self.matched is not None):
             raise ValueError(f"budget_mb={MATCHED} takes NSR's Bank settings on the scenario (matched), which the "
-                             "runner resolves; resolve the cell with nsr_bench.runner.resolve_cell")
+                             "runner resolves; resolve the cell with nsr_bench.resolution.resolve_cell")
         return self
 
 
@@ -104,7 +105,7 @@ def buffer_size(params: Params, sample_bytes: int, budget_mb: float | None = Non
     return size
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     from avalanche.training.storage_policy import ClassBalancedBuffer
 
     from nsr_bench.plugins.replay import Replay

@@ -10,13 +10,16 @@ seed. The policy file's SHA-256 is part of the cell's identity.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from torch import Tensor
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.rl.features import candidates
-from nsr_bench.rl.policy import Policy
+from nsr_bench.rl.policy import Policy, policy_path
 from nsr_bench.strategies.common import RecallingParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(RecallingParams):
@@ -25,7 +28,12 @@ class Params(RecallingParams):
     policy: str = Field("rl_v1", description="a shipped policy (nsr_bench/policies) or a policy .json file")
 
 
-def build(params: Params, ctx) -> list:
+def input_files(params: dict) -> list[Path]:
+    """The policy file the rule reads (its SHA-256 is part of the cell's identity)."""
+    return [policy_path(params["policy"])]
+
+
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, PolicyRule(Policy.load(params.policy), params.merge_k), ctx)
 
 

@@ -25,6 +25,7 @@ from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.rl.features import FEATURES, candidates
 from nsr_bench.rl.policy import Policy
 from nsr_bench.strategies.common import RecallingParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(RecallingParams):
@@ -36,7 +37,7 @@ class Params(RecallingParams):
     rl_recovery_cost: float = Field(0.5, ge=0)
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     rule = RLAllocator(params.merge_k, params.rl_lr, params.rl_baseline_decay, params.rl_threshold,
                        params.rl_recovery_cost, ctx.streams.seed_for("rule"))
     return allocation_plugins(params, rule, ctx)

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from nsr_bench.nsr.allocation import AllocationContext, AllocationRule, Decision
 from nsr_bench.strategies.common import AllocationParams, allocation_plugins
+from nsr_bench.strategies.contract import BuildContext
 
 
 class Params(AllocationParams):
@@ -24,5 +25,5 @@ class RoundRobin(AllocationRule):
         return Decision("slot", [ctx.experience % self.slots])
 
 
-def build(params: Params, ctx) -> list:
+def build(params: Params, ctx: BuildContext) -> list:
     return allocation_plugins(params, RoundRobin(params.slots), ctx)

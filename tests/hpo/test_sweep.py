@@ -65,7 +65,7 @@ def test_write_best_records_per_scenario_settings(tmp_path, monkeypatch):
     path = write_best("carry", "digits_cyclic", {"rank": 8}, {"study": "s1", "trials": 12})
     assert path.resolve() == (tmp_path / "strategies" / "carry.yaml").resolve()
     write_best("carry", "split_cifar10_cyclic", {"rank": 3})
-    from nsr_bench.runner import resolve_cell, tuning_provenance
+    from nsr_bench.resolution import resolve_cell, tuning_provenance
 
     assert resolve_cell("digits_cyclic", "carry", 0, "cpu").strategy_params["rank"] == 8
     assert resolve_cell("digits_cyclic", "carry", 0, "cpu", tuned=False).strategy_params["rank"] == 4
@@ -89,7 +89,7 @@ def test_a_scenario_tuned_on_another_takes_its_best_settings(tmp_path, monkeypat
     (tmp_path / "scenarios" / "digits_longer.yaml").write_text(yaml.safe_dump(longer))
     monkeypatch.chdir(tmp_path)
     write_best("carry", "digits_cyclic", {"rank": 8}, {"study": "s1"})
-    from nsr_bench.runner import resolve_cell, tuning_provenance
+    from nsr_bench.resolution import resolve_cell, tuning_provenance
 
     cell = resolve_cell("digits_longer", "carry", 0, "cpu")
     assert cell.strategy_params["rank"] == 8
@@ -158,7 +158,7 @@ def test_the_recorded_best_is_the_defaults_when_they_beat_every_trial():
     from types import SimpleNamespace
 
     from nsr_bench.hpo.sweep import best_of
-    from nsr_bench.runner import resolve_cell
+    from nsr_bench.resolution import resolve_cell
 
     def defaults(name):
         return resolve_cell("digits_cyclic", name, 0, "cpu", tuned=False).strategy_params

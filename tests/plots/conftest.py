@@ -7,8 +7,9 @@ import pytest
 def small_store(tmp_path_factory):
     """Real tiny cells: NSR (two caps) and fresh over two seeds, plus a 3-trial sweep."""
     from nsr_bench.hpo.sweep import sweep
+    from nsr_bench.resolution import resolve_cell
     from nsr_bench.results.store import ResultsStore
-    from nsr_bench.runner import resolve_cell, run_cell
+    from nsr_bench.runner import run_cell
 
     store = ResultsStore(tmp_path_factory.mktemp("small-results"))
     for strategy in ("nsr", "nsr[cap=1]", "fresh"):
@@ -42,7 +43,7 @@ class HandStore:
 @pytest.fixture
 def hand_store():
     """A function of (scenario, strategy, seed, acc[, resolve_cell keywords]) items -> a :class:`HandStore`."""
-    from nsr_bench.runner import resolve_cell
+    from nsr_bench.resolution import resolve_cell
 
     def build(*items):
         store = HandStore()

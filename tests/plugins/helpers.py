@@ -9,7 +9,7 @@ import torch
 
 from nsr_bench.metrics.recorder import AccuracyRecorder
 from nsr_bench.models.adapter_net import AdapterNet
-from nsr_bench.runner import BuildContext
+from nsr_bench.strategies.contract import BuildContext
 
 
 def make_strategy(scenario, make_plugins, stock: bool = False, task_classes=None, epochs: int = 2):

@@ -128,8 +128,8 @@ def test_tasks_without_an_entry_at_the_end_are_reported_evicted(tiny_scenario):
 
 
 def test_the_adapter_store_never_recalls_and_keeps_one_entry_per_task(tiny_scenario):
-    from nsr_bench.runner import BuildContext
     from nsr_bench.strategies import adapter_store
+    from nsr_bench.strategies.contract import BuildContext
 
     params = adapter_store.Params(rank=2, embed_samples=64, energy=1.0)
     _, strategy, _ = make_strategy(

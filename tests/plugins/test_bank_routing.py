@@ -106,8 +106,8 @@ def test_a_test_set_is_embedded_once_per_cell_with_the_same_routing(trained, mon
 def test_one_pass_records_both_modes_as_two_passes_do(tiny_scenario):
     """Without a plugin that routes by mode, the oracle pass's outputs give the agnostic row too."""
     from nsr_bench.plugins.reporting import EVALUATION_MODES, modes_differ
-    from nsr_bench.runner import BuildContext
     from nsr_bench.strategies import carry
+    from nsr_bench.strategies.contract import BuildContext
 
     build = lambda model: carry.build(carry.Params(rank=2), BuildContext(model, tiny_scenario, 0, "cpu"))  # noqa: E731
     _, strategy, recorder = make_strategy(tiny_scenario, build)

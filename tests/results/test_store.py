@@ -1,8 +1,8 @@
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.results.store import ResultsStore, StoreError
-from nsr_bench.runner import resolve_cell
 
 
 def cell():

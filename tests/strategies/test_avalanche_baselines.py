@@ -7,8 +7,10 @@ import torch
 
 from nsr_bench import registry
 from nsr_bench.models.adapter_net import AdapterNet
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.results.store import ResultsStore
-from nsr_bench.runner import BuildContext, resolve_cell, run_cell
+from nsr_bench.runner import run_cell
+from nsr_bench.strategies.contract import BuildContext
 
 
 @pytest.fixture(scope="module")

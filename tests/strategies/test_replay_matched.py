@@ -3,7 +3,8 @@
 import pytest
 
 from nsr_bench.claims.memory import backbone, bank_bound, select_layers
-from nsr_bench.runner import execute_cell, resolve_cell, strategy_params
+from nsr_bench.execution import execute_cell
+from nsr_bench.resolution import resolve_cell, strategy_params
 from nsr_bench.strategies import replay
 from tests.scenarios import formats
 
@@ -33,16 +34,16 @@ def test_the_matched_settings_are_nsrs_on_the_same_scenario(scenario):
 
 
 def test_the_cell_hash_follows_nsrs_resolved_bank(monkeypatch):
-    from nsr_bench import runner
+    from nsr_bench import resolution
 
     before = resolve_cell("digits_cyclic", "replay_matched", 0, "cpu", test=True).hash
-    lookup = runner.lookup
+    lookup = resolution.lookup
 
     def larger_nsr(kind, name):
         spec = lookup(kind, name)
         return spec.model_copy(update={"test": {**spec.test, "rank": 3}}) if name == "nsr" else spec
 
-    monkeypatch.setattr(runner, "lookup", larger_nsr)
+    monkeypatch.setattr(resolution, "lookup", larger_nsr)
     after = resolve_cell("digits_cyclic", "replay_matched", 0, "cpu", test=True)
     assert after.strategy_params["matched"]["rank"] == 3 and after.hash != before
 

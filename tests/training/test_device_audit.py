@@ -1,6 +1,7 @@
 """The CPU-work audit that the CUDA check relies on must see CPU work when there is some."""
 
-from nsr_bench.runner import execute_cell, resolve_cell
+from nsr_bench.execution import execute_cell
+from nsr_bench.resolution import resolve_cell
 from nsr_bench.training.device_audit import CPUWorkAudit
 
 
