@@ -3,14 +3,17 @@ then folders listed in ``NSR_SPEC_PATH`` (os.pathsep-separated), then the specs 
 package (:func:`shipped_dir`). The first spec of a name wins, so a local YAML file can shadow a
 shipped one.
 
-Specs parametrise trusted code only: a strategy's ``impl`` or a scenario's ``builder`` must name a
-module inside the ``nsr_bench`` package, or an implementation registered through the Python entry
-points ``nsr_bench.strategies`` / ``nsr_bench.scenarios`` (by entry-point name, or by its exact
-``module:attr`` value). Anything else is refused before it is imported.
+Specs parametrise trusted code only: a strategy's ``impl`` must name a method module of
+``nsr_bench.strategies`` and a scenario's ``builder`` a function defined in a module of
+``nsr_bench.scenarios``, or an implementation registered through the Python entry points
+``nsr_bench.strategies`` / ``nsr_bench.scenarios`` (by entry-point name, or by its exact ``module:attr``
+value). Anything else is refused before it is imported. Specs are parsed once per process (again only
+when a file changes).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.resources
@@ -55,14 +58,23 @@ def spec_dirs(kind: str) -> list[Path]:
     return out
 
 
+_parsed: dict[tuple[str, Path], tuple[tuple[int, int], object]] = {}
+
+
 def _load(kind: str, model: type) -> dict:
+    """Every spec of ``kind`` by name (first folder wins). Each file is parsed and validated once per
+    process and again only when its size or modification time changes."""
     specs = {}
     for d in spec_dirs(kind):
         for path in sorted(d.glob("*.yaml")):
-            spec = validate(model, load_yaml(path), str(path))
-            trusted(getattr(spec, TARGET_FIELD[kind]), f"{path}: {TARGET_FIELD[kind]}", kind)
-            spec._path = str(path)
-            specs.setdefault(spec.name, spec)
+            st = path.stat()
+            stamp, hit = (st.st_size, st.st_mtime_ns), _parsed.get((kind, path))
+            if hit is None or hit[0] != stamp:
+                spec = validate(model, load_yaml(path), str(path))
+                trusted(getattr(spec, TARGET_FIELD[kind]), f"{path}: {TARGET_FIELD[kind]}", kind)
+                spec._path = str(path)
+                hit = _parsed[(kind, path)] = (stamp, spec)
+            specs.setdefault(hit[1].name, hit[1])
     return specs
 
 
@@ -90,6 +102,7 @@ def tuning_scenario(name: str) -> str:
     return (spec.tuned_on if spec else None) or name
 
 
+@functools.cache
 def entry_points(kind: str | None = None) -> dict[str, str]:
     """Registered implementations, entry-point name -> ``module:attr``, of ``kind`` (default: both groups)."""
     groups = [GROUPS[kind]] if kind else list(GROUPS.values())
@@ -100,7 +113,8 @@ def trusted(target: str, where: str, kind: str | None = None) -> str:
     """The importable ``module[:attr]`` that ``target`` names, if it is trusted code (see the module
     docstring); otherwise a SpecError, raised before anything is imported."""
     module = target.partition(":")[0]
-    if module == "nsr_bench" or module.startswith("nsr_bench."):
+    packages = [GROUPS[kind]] if kind else list(GROUPS.values())
+    if any(module.startswith(p + ".") and module.count(".") == 2 for p in packages):
         return target
     registered = entry_points(kind)
     if target in registered:
@@ -108,16 +122,22 @@ def trusted(target: str, where: str, kind: str | None = None) -> str:
     if target in registered.values():
         return target
     groups = " or ".join(repr(GROUPS[k]) for k in ([kind] if kind else GROUPS))
-    raise SpecError(f"{where} {target!r} is not trusted code: name a module inside nsr_bench, or an "
+    raise SpecError(f"{where} {target!r} is not trusted code: name a module of {' or '.join(packages)}, or an "
                     f"implementation registered under the entry-point group {groups} (registered here: "
                     f"{', '.join(sorted(registered)) or 'none'})")
 
 
 def resolve(target: str):
-    """Import ``module`` or ``module:attribute`` of trusted code (see :func:`trusted`)."""
+    """Import ``module`` or ``module:attribute`` of trusted code (see :func:`trusted`); the attribute must be
+    defined in that module (not a module or object it imports, such as ``os``)."""
     module, _, attr = trusted(target, "implementation").partition(":")
     try:
         obj = importlib.import_module(module)
-        return getattr(obj, attr) if attr else obj
+        found = getattr(obj, attr) if attr else obj
     except (ImportError, AttributeError) as exc:
         raise SpecError(f"cannot import {target!r}: {exc}") from None
+    if attr and getattr(found, "__module__", None) != module:
+        raise SpecError(f"{target!r} is not defined in {module} (it is {type(found).__name__} "
+                        f"{getattr(found, '__name__', attr)!r} from elsewhere); name a function or class of "
+                        "that module")
+    return found

@@ -87,6 +87,9 @@ def strategy_params(strategy: str, scenario: str, test: bool = False, tuned: boo
     best = st.best.get(tuning_scenario(scenario), {}) if tuned and not test else {}
     raw = {**st.defaults, **best, **(st.test if test else {}), **st_over}
     impl = resolve(st.impl)
+    if not (hasattr(impl, "Params") and callable(getattr(impl, "build", None))):
+        raise SpecError(f"strategy {st_name!r} (spec {st._path}): impl {st.impl!r} is not a method module (it "
+                        "defines no Params and build; see nsr_bench/strategies/contract.py)")
     if hasattr(impl, "resolve_params"):
         raw = impl.resolve_params(raw, lambda other: strategy_params(other, scenario, test, tuned)[1])
     where = f"strategy {st_name!r} (spec {st._path}, overrides {st_over or 'none'})"

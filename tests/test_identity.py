@@ -57,7 +57,7 @@ def test_thread_count_and_code_are_in_the_key_and_the_cell_runs_with_its_threads
     assert runs(store) == 1  # same inputs: reused
     run_cell(one, store)
     assert runs(store) == 2  # other thread count: computed, not reused
-    monkeypatch.setattr(identity, "source_digest", lambda: "other-code")
+    monkeypatch.setattr(identity, "cell_code", lambda impl, builder: "other-code")
     edited = resolve_cell("digits_cyclic", "fresh", seed=0, device="cpu", test=True, threads=1)
     assert edited.hash != one.hash
     run_cell(edited, store)
@@ -67,7 +67,7 @@ def test_thread_count_and_code_are_in_the_key_and_the_cell_runs_with_its_threads
 def test_a_cell_resolved_with_other_code_does_not_run_here(tmp_path, monkeypatch):
     store = ResultsStore(tmp_path / "results")
     cell = resolve_cell("digits_cyclic", "fresh", seed=0, device="cpu", test=True)
-    monkeypatch.setattr(identity, "source_digest", lambda: "other-code")
+    monkeypatch.setattr(identity, "cell_code", lambda impl, builder: "other-code")
     with pytest.raises(identity.IdentityError, match="other code"):
         run_cell(cell, store)
     assert runs(store) == 0 and not store.done(cell.hash)
@@ -145,7 +145,7 @@ def _store_with_stale_cells(tmp_path, monkeypatch) -> tuple[ResultsStore, str]:
     current = resolve_cell("digits_cyclic", "carry", seed=0, device="cpu")
     write(current, "carry")
     with monkeypatch.context() as mp:
-        mp.setattr(identity, "source_digest", lambda: "other-code")
+        mp.setattr(identity, "cell_code", lambda impl, builder: "other-code")
         write(resolve_cell("digits_cyclic", "fresh", seed=0, device="cpu"), "fresh")
     old_spec = {k: v for k, v in current.model_dump(mode="json").items() if k != "identity"}
     old = {"strategy": "nsr", "scenario": "digits_cyclic", "seed": 0, "hash": "0123456789abcdef",
@@ -193,12 +193,12 @@ def test_the_policy_file_is_in_the_key_and_a_changed_one_does_not_run_old_cells(
     shutil.copy(policy_path("rl_v1"), path)
     shipped = resolve_cell("digits_cyclic", "rl", seed=0, device="cpu", test=True)
     cell = resolve_cell("digits_cyclic", f"rl[policy={path}]", seed=0, device="cpu", test=True)
-    assert cell.identity.policy == shipped.identity.policy is not None  # same content, same digest
-    assert resolve_cell("digits_cyclic", "nsr", seed=0, device="cpu", test=True).identity.policy is None
+    assert cell.identity.files == shipped.identity.files and len(cell.identity.files) == 1  # same content
+    assert resolve_cell("digits_cyclic", "nsr", seed=0, device="cpu", test=True).identity.files == []
     data = json.loads(path.read_text())
     data["weights"][0] += 1.0
     path.write_text(json.dumps(data))
     retrained = resolve_cell("digits_cyclic", f"rl[policy={path}]", seed=0, device="cpu", test=True)
-    assert retrained.identity.policy != cell.identity.policy and retrained.hash != cell.hash
-    with pytest.raises(identity.IdentityError, match="other policy"):
+    assert retrained.identity.files != cell.identity.files and retrained.hash != cell.hash
+    with pytest.raises(identity.IdentityError, match="other files"):
         identity.check_identity(cell)

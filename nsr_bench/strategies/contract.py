@@ -13,9 +13,9 @@ and may define
   resolved on the same scenario (``other(name)``), so that they are part of the cell's hash;
 - ``input_files(params: dict) -> list[Path]``: files the method reads (a learned policy), whose SHA-256
   becomes part of the cell's identity;
-- ``check(params: dict, model) -> None``: refuse, with a ``ValueError`` saying why, parameters the model
-  cannot take (``model`` is the untrained :class:`~nsr_bench.models.adapter_net.AdapterNet` skeleton of
-  the scenario), before anything is computed.
+- ``Params.check_backbone(backbone) -> None``: refuse, with a ``ValueError`` saying why, parameters the
+  model cannot take (a LoRA rank above a layer's); called at resolve time on the untrained backbone that
+  the scenario builder's module describes (its ``skeleton(params)``), before anything is computed.
 """
 
 from __future__ import annotations
