@@ -136,13 +136,17 @@ def device_name(device: str) -> str:
 
 def library_versions(*entry: str) -> dict[str, str]:
     """Version of each numeric library (:data:`NUMERIC_LIBRARIES`) that the modules ``entry`` import."""
-    out = {}
-    for name in sorted(_closure(tuple(sorted(set(entry))))[1] & set(NUMERIC_LIBRARIES)):
-        try:
-            out[name] = version(NUMERIC_LIBRARIES[name])
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {name: _installed(NUMERIC_LIBRARIES[name])
+            for name in sorted(_closure(tuple(sorted(set(entry))))[1] & set(NUMERIC_LIBRARIES))}
+
+
+@functools.cache
+def _installed(distribution: str) -> str:
+    """The installed version of ``distribution`` (read once per process)."""
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def environment(entry: tuple[str, ...], device: str | None, threads: int | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import importlib
 import importlib.metadata
 import importlib.resources
 import os
+import sys
 from pathlib import Path
 
 from nsr_bench.config import ScenarioSpec, SpecError, StrategySpec, load_yaml, validate
@@ -102,9 +103,14 @@ def tuning_scenario(name: str) -> str:
     return (spec.tuned_on if spec else None) or name
 
 
-@functools.cache
 def entry_points(kind: str | None = None) -> dict[str, str]:
-    """Registered implementations, entry-point name -> ``module:attr``, of ``kind`` (default: both groups)."""
+    """Registered implementations, entry-point name -> ``module:attr``, of ``kind`` (default: both groups);
+    read once per process and import path."""
+    return _entry_points(kind, tuple(sys.path))
+
+
+@functools.cache
+def _entry_points(kind: str | None, _path: tuple[str, ...]) -> dict[str, str]:
     groups = [GROUPS[kind]] if kind else list(GROUPS.values())
     return {ep.name: ep.value for g in groups for ep in importlib.metadata.entry_points(group=g)}
 

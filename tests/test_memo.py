@@ -84,8 +84,11 @@ def test_a_numeric_library_version_is_in_every_key(monkeypatch):
     assert "avalanche" in cell.identity.libraries and "avalanche" not in rec.env["libraries"]
     real = memo.version
     monkeypatch.setattr(memo, "version", lambda dist: "9.9.9" if dist == "torch" else real(dist))
+    memo._installed.cache_clear()
     assert resolve_cell("digits_cyclic", "carry", 0, "cpu", test=True).hash != cell.hash
     assert memo.recipe("backbones", "x", {"a": 1}, ("nsr_bench.models.pretraining",)).key != rec.key
+    monkeypatch.undo()
+    memo._installed.cache_clear()
 
 
 def test_the_device_name_is_in_the_key_not_just_its_type():

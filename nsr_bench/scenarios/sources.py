@@ -74,8 +74,8 @@ def _prepared(root: Path, archive: str, folder: str, form: str, fill) -> Path:
     (digest,) = file_digests([src])
     rec = recipe("data", archive.removesuffix(".tar.gz"), {"archive": archive, "sha256": digest, "folder": folder,
                                                             "form": form}, (__name__,), device=None)
-    path, _ = memoised(rec, lambda: None, lambda _, target: fill(src, target), lambda target: target)
-    return path
+    memoised(rec, lambda: None, lambda _, target: fill(src, target), lambda target: None)
+    return rec.path
 
 
 def _extract(root: Path, archive: str, folder: str) -> Path:

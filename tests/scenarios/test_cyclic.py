@@ -61,7 +61,9 @@ def test_backbone_cache_is_keyed_by_the_pretraining_device(tiny_scenario):
 
     x = torch.zeros(4, 1, 8, 8)
     _, _, on_cpu = obtain_backbone("small_cnn", x, "zeros", epochs=1)
-    assert on_cpu["device"] == "cpu" and tiny_scenario.info["backbone"]["device"] == "cpu"
+    from nsr_bench.memo import device_name
+
+    assert on_cpu["device"] == device_name("cpu") == tiny_scenario.info["backbone"]["device"]
     with pytest.raises(NotImplementedError):  # a different key: a miss, so it tries to pre-train on meta
         obtain_backbone("small_cnn", x, "zeros", epochs=1, device="meta")
 
@@ -80,7 +82,7 @@ def test_backbone_cache_is_keyed_by_the_cpu_thread_count():
         _, _, two = obtain_backbone("small_cnn", x, "zeros-threads", epochs=1)
     finally:
         torch.set_num_threads(threads)
-    assert (one["cpu_threads"], two["cpu_threads"]) == (1, 2)
+    assert (one["threads"], two["threads"]) == (1, 2)
     assert one["cache_key"] != two["cache_key"] and not two["loaded_from_cache"]
 
 

@@ -56,7 +56,7 @@ def test_disk_cache_hits_misses_on_new_weights_and_recovers_from_corruption():
         other.conv2.weight.add_(0.1)
     feats, hit = fc.cached_prefix(other, x, 2)
     assert not hit and not torch.equal(feats, first)  # a changed prefix never reuses stale features
-    path = fc.cache_dir() / "features" / f"{fc.prefix_key(net, 2, x)}.safetensors"
+    path = fc.prefix_recipe(net, 2, x).path.with_suffix(".safetensors")
     path.write_bytes(b"truncated")
     feats, hit = fc.cached_prefix(net, x, 2)
     assert not hit and torch.equal(feats, first)

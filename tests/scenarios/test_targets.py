@@ -31,7 +31,8 @@ def test_targets_never_read_the_test_set(tiny_scenario):
 def test_targets_are_recomputed_under_other_code(tiny_scenario, monkeypatch):
     """The model's arithmetic is code: a target cached by other code is not reused."""
     import nsr_bench.scenarios.targets as targets
+    from nsr_bench import memo
 
-    key = targets._key(tiny_scenario, TRAIN, 0, "cpu")
-    monkeypatch.setattr(targets, "source_digest", lambda: "other-code")
-    assert targets._key(tiny_scenario, TRAIN, 0, "cpu") != key
+    key = targets._recipe(tiny_scenario, TRAIN, 0, "cpu").key
+    monkeypatch.setattr(memo, "_digest", lambda entry: "other-code")
+    assert targets._recipe(tiny_scenario, TRAIN, 0, "cpu").key != key
