@@ -611,17 +611,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from nsr_bench.config import SpecError
+    from nsr_bench.interrupts import exit_status, interrupting
     from nsr_bench.nsr.bank import BankFileError
 
     try:
-        return args.func(args)
+        with interrupting():  # SIGTERM and SIGHUP end the command like Ctrl-C, exit status 128 + signal
+            return args.func(args)
     except (SpecError, BankFileError) as exc:
         print(f"nsr-bench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("nsr-bench: interrupted; finished cells are kept, rerun the same command to resume",
               file=sys.stderr)
-        return 130
+        return exit_status(exc)
 
 
 if __name__ == "__main__":
