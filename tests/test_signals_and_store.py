@@ -1,6 +1,8 @@
 """Signals end commands like Ctrl-C; stores that are read-only, missing, foreign or tampered with are read
 or refused with one clear error; workers survive a lost database and leave cells they cannot honour."""
 
+import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -10,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from nsr_bench.cli import main
+from nsr_bench.results import store as store_module
+from nsr_bench.results.store import ResultsStore, StoreError
 from tests.test_hardening import alive, child_pids
 
 CLI = [sys.executable, "-m", "nsr_bench.cli"]
@@ -87,3 +92,126 @@ def test_ctrl_c_during_a_sweep_is_a_clean_interrupt(tmp_path):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
     statuses = run_statuses(tmp_path)
     assert "interrupted" in statuses and "running" not in statuses
+
+
+# ------------------------------------------------------------------ reading stores
+def error_line(capsys) -> str:
+    """The one error line (the last line of stderr), with no traceback before it."""
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("nsr-bench: error: ") and "Traceback" not in err, err
+    return line
+
+
+def add_cell(store, cell_hash: str, summary: str | None = None, manifest: str | None = None) -> None:
+    """A made-up finished cell (nothing trained): its documents name it unless given."""
+    doc = json.dumps({"hash": cell_hash, "acc": 0.5})
+    with store.engine.begin() as conn:
+        conn.execute(store.schema.cells.insert().values(
+            hash=cell_hash, scenario="digits_cyclic", strategy="carry", seed=0,
+            spec=json.dumps({"identity": None, "strategy_params": {}}), manifest=manifest or doc,
+            summary=summary or doc, finished_at=time.time()))
+
+
+def closed(store) -> None:
+    """Close ``store`` and fold its WAL into the file, as a finished command leaves it."""
+    store.engine.dispose()
+    db = Path(store.url.removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("locked", ["file", "folder"])
+def test_a_store_this_process_cannot_write_is_read_read_only(tmp_path, monkeypatch, capsys, locked):
+    folder = tmp_path / "results"
+    add_cell(ResultsStore(folder), "fe347092aaaaaaaa")
+    closed(ResultsStore(folder))
+    db = folder / "nsr.db"
+    before = (db.read_bytes(), sorted(p.name for p in folder.iterdir()))
+    target = db if locked == "file" else folder
+    mode = target.stat().st_mode
+    target.chmod(0o444 if locked == "file" else 0o555)
+    try:
+        if os.access(target, os.W_OK):  # root ignores file modes: the store's check sees what others would
+            real = os.access
+            monkeypatch.setattr(store_module.os, "access", lambda p, m: real(p, m) and Path(p) != target)
+        store = ResultsStore(folder)
+        assert store.read_only
+        assert [c["hash"] for c in store.table("cells")] == ["fe347092aaaaaaaa"]
+        assert store.summaries() == [{"hash": "fe347092aaaaaaaa", "acc": 0.5}]
+        with pytest.raises(StoreError, match=r"readonly database .* writable --results"):
+            store.start_run("fe347092aaaaaaaa")
+        assert main(["export-cell", "fe34", "--results", str(folder), "--out", str(tmp_path / "out")]) == 0
+        assert main(["report", "--results", str(folder), "--stale"]) == 0
+        assert "1 cells computed by other code" in capsys.readouterr().out
+        store.engine.dispose()
+    finally:
+        target.chmod(mode)
+    assert db.read_bytes() == before[0]
+    if locked == "folder":  # opened immutable: not even the -wal and -shm files of WAL mode
+        assert sorted(p.name for p in folder.iterdir()) == before[1]
+
+
+@pytest.mark.parametrize("command", [["report"], ["report", "--stale"], ["figures", "--out", "{tmp}/figures"],
+                                     ["export-cell", "fe34", "--out", "{tmp}/cell"],
+                                     ["bank", "inspect", "--cell", "fe34"]], ids=lambda c: "-".join(c[:2]))
+def test_reading_a_missing_store_is_one_error_and_creates_nothing(tmp_path, capsys, command):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    (tmp_path / "empty").mkdir()
+    for results in (tmp_path / "nonexistent", tmp_path / "empty", tmp_path / "my.db"):
+        assert main([*args, "--results", str(results)]) == 2
+        line = error_line(capsys)
+        expected = results / "nsr.db" if results.suffix != ".db" else results
+        assert f"no results store at {expected}; run cells first or give --results" in line
+    assert not (tmp_path / "nonexistent").exists() and not (tmp_path / "my.db").exists()
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_hash_prefixes_are_hex_matched_literally(tmp_path, capsys):
+    store = ResultsStore(tmp_path)
+    add_cell(store, "fe347092aaaaaaaa")
+    add_cell(store, "fe357092aaaaaaaa")
+    assert store.cell("fe34")["hash"] == "fe347092aaaaaaaa"
+    with pytest.raises(StoreError, match="several cells"):
+        store.cell("fe3")
+    for prefix in ("fe3_", "fe3%", "FE34", "", "fe347092aaaaaaaa0"):
+        with pytest.raises(StoreError, match="in hex digits"):
+            store.cell(prefix)
+    assert main(["export-cell", "fe3_", "--results", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "give a cell's hash, or its first characters, in hex digits" in error_line(capsys)
+
+
+def test_a_foreign_table_named_like_ours_is_refused_and_left_alone(tmp_path, capsys):
+    db = tmp_path / "nsr.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE cells (id INTEGER, name TEXT)")
+    for args in (["report"], ["export-cell", "fe34", "--out", str(tmp_path / "o")]):
+        assert main([*args, "--results", str(tmp_path)]) == 2
+        assert "its table 'cells' has no column hash, scenario" in error_line(capsys)
+    with pytest.raises(StoreError, match="is not an nsr-bench results store"):
+        ResultsStore(tmp_path)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall() == [("cells",)]
+
+
+@pytest.mark.parametrize("document", ["summary", "manifest"])
+@pytest.mark.parametrize("text, problem", [
+    ("{not json", "not valid JSON"), ("[1, 2]", "a JSON list, not an object"),
+    ('{"hash": "0000000000000000"}', "it names cell '0000000000000000'")], ids=["invalid", "list", "other-cell"])
+def test_a_tampered_document_is_one_clear_error(tmp_path, capsys, document, text, problem):
+    store = ResultsStore(tmp_path)
+    add_cell(store, "fe347092aaaaaaaa", **{document: text})
+    message = (f"the stored {document} of cell fe347092aaaaaaaa in {store.url} is damaged ({problem}); rerun the "
+               "cell with --force to replace it, or delete it from the store")
+    reads = [lambda: store.table("cells"), lambda: store.cell("fe34")]
+    if document == "summary":
+        reads += [lambda: store.summary("fe347092aaaaaaaa"), store.summaries]
+    for read in reads:
+        with pytest.raises(StoreError) as caught:
+            read()
+        assert str(caught.value) == message
+    for args in (["report"], ["export-cell", "fe34", "--out", str(tmp_path / "o")]):
+        assert main([*args, "--results", str(tmp_path)]) == 2
+        assert error_line(capsys) == f"nsr-bench: error: {message}"
