@@ -206,9 +206,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from nsr_bench.distributed import work
 
     use_data_root(args.data_root)
-    ran = work(args.storage, args.study, args.results, args.heartbeat,
-               log=lambda m: print(m, file=sys.stderr))
-    print(f"worker finished: {ran} cells run here")
+    done = work(args.storage, args.study, args.results, args.heartbeat,
+                log=lambda m: print(m, file=sys.stderr))
+    print(f"worker finished: {done.ran} cells run here")
+    if done.left:
+        print(f"nsr-bench: {done.summary()}", file=sys.stderr)
+        return 1
     return 0
 
 

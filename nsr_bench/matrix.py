@@ -139,11 +139,14 @@ def die_with_parent(parent: int) -> None:
 
 
 def _run_one(cell: CellSpec, url: str) -> dict:
-    from nsr_bench.interrupts import interrupting
+    from nsr_bench.interrupts import exit_status, interrupting
     from nsr_bench.results.store import ResultsStore
 
-    with interrupting():  # a SIGTERM marks the running cell interrupted; an idle worker just ends
-        return run_cell(cell, ResultsStore(url))  # with the cell's own thread count
+    try:
+        with interrupting():  # a SIGTERM marks the running cell interrupted; an idle worker just ends
+            return run_cell(cell, ResultsStore(url))  # with the cell's own thread count
+    except KeyboardInterrupt as exc:  # the run is marked: end here rather than take a queued cell
+        os._exit(exit_status(exc))
 
 
 def stop_pool(pool: ProcessPoolExecutor, grace: float = 20.0) -> None:

@@ -215,3 +215,97 @@ def test_a_tampered_document_is_one_clear_error(tmp_path, capsys, document, text
     for args in (["report"], ["export-cell", "fe34", "--out", str(tmp_path / "o")]):
         assert main([*args, "--results", str(tmp_path)]) == 2
         assert error_line(capsys) == f"nsr-bench: error: {message}"
+
+
+# ------------------------------------------------------------------ workers
+@pytest.fixture(scope="module")
+def queued_cells():
+    """Three cells (seeds 0-2 of one resolved cell) for the queue; nothing of them is run."""
+    from nsr_bench.runner import resolve_cell
+
+    cell = resolve_cell("digits_cyclic", "carry", 0, "cpu", test=True)
+    return [cell.model_copy(update={"seed": seed}) for seed in range(3)]
+
+
+def fake_run_cell(monkeypatch, refuse=(), seconds: float = 0.0) -> None:
+    """``run_cell`` as the worker sees it: refuses the cells of seeds ``refuse`` as a process with other code
+    would, else takes ``seconds`` and succeeds."""
+    from nsr_bench import runner
+    from nsr_bench.identity import IdentityError
+
+    def run_cell(cell, store, **_):
+        if cell.seed in refuse:
+            raise IdentityError(f"cell {cell.hash} was resolved with other code than this process has")
+        time.sleep(seconds)
+        return {"acc": 0.5}
+
+    monkeypatch.setattr(runner, "run_cell", run_cell)
+
+
+def test_a_worker_leaves_cells_it_cannot_honour_and_says_so(tmp_path, monkeypatch, capsys, queued_cells):
+    from optuna import load_study
+    from optuna.trial import TrialState
+
+    from nsr_bench.distributed import enqueue, work
+
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    enqueue(queued_cells, url, "q")
+    fake_run_cell(monkeypatch, refuse=(1, 2))
+    lines = []
+    done = work(url, "q", heartbeat=1, poll=0.1, log=lines.append)
+    left = {c.hash for c in queued_cells[1:]}
+    assert done.ran == 1 and set(done.left) == left
+    assert sum("left cell" in line for line in lines) == 2 and not any("Traceback" in line for line in lines)
+    waiting = load_study(study_name="q", storage=url).get_trials(states=(TrialState.WAITING,))
+    assert {t.user_attrs["cell"] for t in waiting} == left  # still queued, for a compatible worker
+    assert main(["worker", "--storage", url, "--study", "q", "--heartbeat", "1"]) == 1  # once each, then ends
+    out, err = capsys.readouterr()
+    assert "worker finished: 0 cells run here" in out and err.count("left cell") == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("nsr-bench: 2 cells queued by other code/data/device were "
+                                                   "left (")
+    assert "run the worker where they were queued, or re-enqueue them" in err
+
+
+def test_a_heartbeat_that_cannot_reach_the_database_is_retried_not_a_dead_thread(tmp_path, monkeypatch,
+                                                                                 queued_cells):
+    import threading
+
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import OperationalError
+
+    from nsr_bench.distributed import enqueue, work
+
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    enqueue(queued_cells[:1], url, "q")
+    fake_run_cell(monkeypatch, seconds=2.5)
+    died = []
+    monkeypatch.setattr(threading, "excepthook", died.append)
+
+    def unreachable(self, trial_id):
+        raise OperationalError("UPDATE trial_heartbeats", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(RDBStorage, "record_heartbeat", unreachable)
+    lines = []
+    done = work(url, "q", heartbeat=1, poll=0.1, log=lines.append)
+    assert done.ran == 1 and not died
+    beats = [line for line in lines if "heartbeat" in line]
+    assert len(beats) == 1 and "server closed the connection" in beats[0] and "retrying every 1 s" in beats[0]
+
+
+def test_a_worker_that_loses_the_database_stops_with_one_error(tmp_path, monkeypatch, capsys, queued_cells):
+    import optuna
+    from sqlalchemy.exc import OperationalError
+
+    from nsr_bench.distributed import enqueue
+
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    enqueue(queued_cells[:1], url, "q")
+
+    def unreachable(study):
+        raise OperationalError("SELECT", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(optuna.storages, "fail_stale_trials", unreachable)
+    assert main(["worker", "--storage", url, "--study", "q"]) == 2
+    assert error_line(capsys) == (f"nsr-bench: error: lost the storage {url} (could not connect to server); this "
+                                  "worker stopped: a cell it was running is retried by another worker once its "
+                                  "trial goes stale; start the worker again when the database is reachable")
