@@ -207,9 +207,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from nsr_bench.distributed import work
 
     use_data_root(args.data_root)
-    ran = work(args.storage, args.study, args.results, args.heartbeat,
-               log=lambda m: print(m, file=sys.stderr))
-    print(f"worker finished: {ran} cells run here")
+    done = work(args.storage, args.study, args.results, args.heartbeat,
+                log=lambda m: print(m, file=sys.stderr))
+    print(f"worker finished: {done.ran} cells run here")
+    if done.left:
+        print(f"nsr-bench: {done.summary()}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -269,12 +272,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def stored_results(target: str):
+    """The results store ``target`` for reading: an error if there is none (reading creates nothing)."""
+    from nsr_bench.results.store import ResultsStore
+
+    return ResultsStore(target, create=False)
+
+
 def current_results(args: argparse.Namespace):
     """The results store without cells of other code (unless ``--include-stale``), saying how many it left out."""
     from nsr_bench.identity import current_view
-    from nsr_bench.results.store import ResultsStore
 
-    store, left_out = current_view(ResultsStore(args.results), args.include_stale)
+    store, left_out = current_view(stored_results(args.results), args.include_stale)
     if left_out:
         print(f"left out {left_out} stale cells computed by other code (`nsr-bench report --stale` lists them, "
               "--include-stale keeps them)", file=sys.stderr)
@@ -318,9 +327,8 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
 
 def cmd_stale(args: argparse.Namespace) -> int:
     from nsr_bench.identity import stale_cells
-    from nsr_bench.results.store import ResultsStore
 
-    store = ResultsStore(args.results)
+    store = stored_results(args.results)
     stale = stale_cells(store)
     verb = "deleted" if args.purge_stale else "stale"
     for c in stale:
@@ -416,9 +424,8 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
 
 def cmd_export_cell(args: argparse.Namespace) -> int:
     from nsr_bench.results.export import export_cell
-    from nsr_bench.results.store import ResultsStore
 
-    for path in export_cell(ResultsStore(args.results), args.cell, output_folder(args.out, "--out")):
+    for path in export_cell(stored_results(args.results), args.cell, output_folder(args.out, "--out")):
         print(f"wrote {path}")
     return 0
 
@@ -428,9 +435,8 @@ def cmd_bank(args: argparse.Namespace) -> int:
     from nsr_bench.nsr.bank import TaskKnowledgeBank
 
     if args.cell:
-        from nsr_bench.results.store import ResultsStore
-
-        data = ResultsStore(args.results).bank_bytes(args.cell)
+        store = stored_results(args.results)
+        data = store.bank_bytes(store.cell(args.cell)["hash"])  # the hash, or a unique prefix of it
         if data is None:
             raise SpecError(f"no Bank stored for cell {args.cell!r} in {args.results}")
         bank = TaskKnowledgeBank.from_bytes(data)
@@ -577,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank",
                              parents=[shared("results")])
     ins.add_argument("file", nargs="?", help="a bank.safetensors file")
-    ins.add_argument("--cell", help="read the Bank of this cell hash from the results store")
+    ins.add_argument("--cell", help="read the Bank of this cell hash (or a unique prefix) from the results store")
     ins.add_argument("--save", help="with --cell: also write the Bank to this file")
     ins.set_defaults(func=cmd_bank)
     clm = sub.add_parser("claims", help="reproduce or refute each paper claim: verdicts with 95%% intervals "
@@ -613,17 +619,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from nsr_bench.config import SpecError
+    from nsr_bench.interrupts import exit_status, interrupting
     from nsr_bench.nsr.bank import BankFileError
 
     try:
-        return args.func(args)
+        with interrupting():  # SIGTERM and SIGHUP end the command like Ctrl-C, exit status 128 + signal
+            return args.func(args)
     except (SpecError, BankFileError) as exc:
         print(f"nsr-bench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("nsr-bench: interrupted; finished cells are kept, rerun the same command to resume",
               file=sys.stderr)
-        return 130
+        return exit_status(exc)
 
 
 if __name__ == "__main__":

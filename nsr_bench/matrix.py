@@ -124,11 +124,14 @@ def expand(spec: MatrixSpec, device: str = "cpu", threads: int | None = None, tu
 
 def die_with_parent(parent: int) -> None:
     """Pool initializer: end this worker when the parent process dies (even by SIGKILL), so that a killed
-    ``matrix -j N`` leaves no orphans running cells. Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``."""
+    ``matrix -j N`` leaves no orphans running cells. Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``.
+    The worker ignores Ctrl-C (SIGINT, sent to the whole terminal's process group): the parent stops it
+    with SIGTERM (see :func:`stop_pool`)."""
     import ctypes
     import signal
     import sys
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
@@ -137,9 +140,32 @@ def die_with_parent(parent: int) -> None:
 
 
 def _run_one(cell: CellSpec, url: str) -> dict:
+    from nsr_bench.interrupts import exit_status, interrupting
     from nsr_bench.results.store import ResultsStore
 
-    return run_cell(cell, ResultsStore(url))  # with the cell's own thread count
+    try:
+        with interrupting():  # a SIGTERM marks the running cell interrupted; an idle worker just ends
+            return run_cell(cell, ResultsStore(url))  # with the cell's own thread count
+    except KeyboardInterrupt as exc:  # the run is marked: end here rather than take a queued cell
+        os._exit(exit_status(exc))
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace: float = 20.0) -> None:
+    """Cancel the queued cells and end the workers now: SIGTERM, so that each running cell's run is marked
+    ``interrupted``; a worker still alive after ``grace`` seconds is killed (its run becomes
+    ``abandoned`` when the store is next opened)."""
+    import time
+
+    workers = list(pool._processes.values())  # the executor has no public way to end its workers
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[list[Cell], list[dict], dict]:
@@ -163,8 +189,9 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
             futures = {pool.submit(_run_one, cell, store.url): cell for cell in pending}
             for future in as_completed(futures):
                 if future.exception() is not None:
@@ -172,6 +199,10 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[
                     failed[futures[future].hash] = f"{type(exc).__name__}: {exc}"
                 if progress is not None:
                     progress.update(1)
+        except BaseException:  # Ctrl-C or SIGTERM of the parent: stop now, not after the queued cells
+            stop_pool(pool)
+            raise
+        pool.shutdown()
     finished = [c for c in cells if c.spec.hash not in failed]
     return finished, [store.summary(c.spec.hash) for c in finished], failed
 

@@ -31,7 +31,8 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     except StoreError:  # a store that cannot write cannot record the failure either
         raise
     except BaseException as exc:
-        status = {CellPruned: "pruned", KeyboardInterrupt: "interrupted"}.get(type(exc), "failed")
+        status = ("pruned" if isinstance(exc, CellPruned)
+                  else "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")  # or a SIGTERM's
         if run_id is not None:
             store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise

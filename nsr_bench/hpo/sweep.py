@@ -109,10 +109,27 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
         return values if multi else values[0]
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    remaining = trials - len(study.get_trials(deepcopy=False, states=finished))
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining)
+    for _ in range(trials - len(study.get_trials(deepcopy=False, states=finished))):
+        run_trial(study, objective)
     return study
+
+
+def run_trial(study, objective) -> None:
+    """One trial by ask and tell rather than ``study.optimize``, which logs a traceback for an interrupt:
+    an interrupt (Ctrl-C, SIGTERM) or an error fails the trial and is raised as it is."""
+    import optuna
+    from optuna.trial import TrialState
+
+    trial = study.ask()
+    try:
+        values = objective(trial)
+    except optuna.TrialPruned:
+        study.tell(trial, state=TrialState.PRUNED)
+    except BaseException:
+        study.tell(trial, state=TrialState.FAIL)
+        raise
+    else:
+        study.tell(trial, values)
 
 
 def pareto_front(study) -> list:

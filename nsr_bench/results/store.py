@@ -2,9 +2,12 @@
 
 ``ResultsStore("results")`` opens (or creates) ``results/nsr.db`` (SQLite); a path ending in ``.db``
 (or an existing file) is the SQLite file itself; any SQLAlchemy URL (``postgresql://user@host/db``)
-names a shared database. A database holding only unrelated tables is refused, and so is a damaged
-one, with a message rather than a traceback. Opening a store marks the runs that a dead process of
-this host left ``running`` as ``abandoned``. A cell is stored with its manifest,
+names a shared database. A database holding only unrelated tables, or a table of ours in another shape,
+is refused, and so is a damaged one, with a message rather than a traceback. A store opened with
+``create=False`` (the read commands) must exist. A SQLite store whose file or folder this process cannot
+write is opened read-only: it can be read, and a write is a StoreError. Opening a writable store marks the
+runs that a dead process of this host left ``running`` as ``abandoned``. A stored summary or manifest that
+is not the JSON object of its cell is a StoreError when read. A cell is stored with its manifest,
 summary, long accuracy matrix, recovery curves and Bank in a single transaction: a crash leaves
 either the whole cell or nothing. A finished cell is never overwritten unless forced.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -42,6 +46,7 @@ def tidy(obj: Any) -> Any:
 
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+HASH_PREFIX = re.compile(r"[0-9a-f]{1,16}")  # cell hashes are 16 hex digits (CellSpec.hash)
 OPTUNA_TABLES = {"studies", "version_info"}  # an Optuna storage may share the database
 
 
@@ -59,27 +64,30 @@ def worker_name() -> str:
 
 
 class ResultsStore:
-    """Finished cells (and execution attempts) in a SQL database."""
+    """Finished cells (and execution attempts) in a SQL database; ``create=False``: it must exist."""
 
-    def __init__(self, target: str | os.PathLike = "results"):
-        from sqlalchemy import create_engine, event
+    def __init__(self, target: str | os.PathLike = "results", create: bool = True):
+        from sqlalchemy import create_engine
         from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
         from nsr_bench.results import schema
 
         self.url = store_url(target)
         self.schema = schema
+        self.read_only = False
         try:
             if self.url.startswith("sqlite:///"):
-                Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-                self.engine = create_engine(self.url, connect_args={"timeout": 120})
-                event.listen(self.engine, "connect", _sqlite_pragmas)
+                self.engine = self._sqlite_engine(Path(self.url.removeprefix("sqlite:///")), create)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
-            self._check_not_foreign()
-            self._create_tables()
+            ours = self._check_tables()
+            if not ours and (self.read_only or not create):
+                raise _missing(self.url.removeprefix("sqlite:///"))
+            if not self.read_only:
+                self._create_tables()
             self._check_version()
-            self._mark_abandoned()
+            if not self.read_only:
+                self._mark_abandoned()
         except DatabaseError as exc:
             if _damage(exc):
                 raise _damaged(self.url, exc) from None
@@ -89,14 +97,44 @@ class ResultsStore:
             raise StoreError(f"cannot open the results store {self.url} ({_reason(exc)}); pass a writable "
                              "folder or a reachable database URL with --results") from None
 
-    def _check_not_foreign(self) -> None:
-        """Refuse a database whose tables are neither ours nor Optuna's (another program's data)."""
+    def _sqlite_engine(self, path: Path, create: bool):
+        """The engine of the SQLite file ``path``: read-only (:func:`_read_only_uri`) when this process
+        cannot write the file or its folder; a missing file is created only if ``create``."""
+        import sqlite3
+
+        from sqlalchemy import create_engine, event, pool
+
+        if not path.is_file() and not create:
+            raise _missing(path)
+        if path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            self.read_only = True
+            uri = _read_only_uri(path)
+            return create_engine("sqlite://", poolclass=pool.NullPool,
+                                 creator=lambda: sqlite3.connect(uri, uri=True, timeout=120))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(self.url, connect_args={"timeout": 120})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    def _check_tables(self) -> set[str]:
+        """Our tables in the database. Refuse one whose tables are neither ours nor Optuna's (another
+        program's data), or where a table of ours lacks columns (another program's table of that name)."""
         from sqlalchemy import inspect
 
-        tables = set(inspect(self.engine).get_table_names())
-        if tables and not tables & (set(self.schema.metadata.tables) | OPTUNA_TABLES):
+        inspector = inspect(self.engine)
+        tables = set(inspector.get_table_names())
+        ours = tables & set(self.schema.metadata.tables)
+        if tables and not ours | (tables & OPTUNA_TABLES):
             raise StoreError(f"{self.url} is not an nsr-bench results store (it holds other tables: "
                              f"{', '.join(sorted(tables)[:5])}); give a new folder or database with --results")
+        for name in sorted(ours):
+            found = {column["name"] for column in inspector.get_columns(name)}
+            missing = [c for c in self.schema.metadata.tables[name].columns.keys() if c not in found]
+            if missing:
+                raise StoreError(f"{self.url} is not an nsr-bench results store: its table {name!r} has no "
+                                 f"column {', '.join(missing)} (another program's table?); give a new folder "
+                                 "or database with --results")
+        return ours
 
     def _mark_abandoned(self) -> None:
         """Mark as ``abandoned`` the runs still ``running`` whose process, on this host, is gone."""
@@ -142,7 +180,7 @@ class ResultsStore:
         t = self.schema.meta
         with self.engine.begin() as conn:
             found = conn.execute(select(t.c.value).where(t.c.key == "schema_version")).scalar()
-            if found is None:
+            if found is None and not self.read_only:
                 stmt = insert(t).values(key="schema_version", value=str(self.schema.SCHEMA_VERSION))
                 conn.execute(stmt.prefix_with("OR IGNORE") if self.engine.dialect.name == "sqlite" else stmt)
             elif found != str(self.schema.SCHEMA_VERSION):
@@ -162,22 +200,49 @@ class ResultsStore:
 
         c = self.schema.cells
         with self._connect() as conn:
-            return json.loads(conn.execute(select(c.c.summary).where(c.c.hash == cell_hash)).scalar_one())
+            text = conn.execute(select(c.c.summary).where(c.c.hash == cell_hash)).scalar_one()
+        return self._document(cell_hash, "summary", text)
 
     def summaries(self) -> list[dict]:
         from sqlalchemy import select
 
         c = self.schema.cells
         with self._connect() as conn:
-            return [json.loads(s) for s in conn.execute(select(c.c.summary).order_by(c.c.finished_at)).scalars()]
+            rows = conn.execute(select(c.c.hash, c.c.summary).order_by(c.c.finished_at)).all()
+        return [self._document(row.hash, "summary", row.summary) for row in rows]
 
     def table(self, name: str) -> list[dict]:
-        """All rows of ``name`` (cells, accuracy, curves, runs) as dicts."""
+        """All rows of ``name`` (cells, accuracy, curves, runs) as dicts; the cells' summaries and manifests
+        are checked (see :meth:`_document`)."""
         from sqlalchemy import select
 
         t = self.schema.metadata.tables[name]
         with self._connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t))]
+            rows = [dict(r._mapping) for r in conn.execute(select(t))]
+        return [self._checked(r) for r in rows] if name == "cells" else rows
+
+    def _checked(self, row: dict) -> dict:
+        """A ``cells`` row, once its manifest and summary are known to be its cell's JSON objects."""
+        for name in ("manifest", "summary"):
+            self._document(row["hash"], name, row[name])
+        return row
+
+    def _document(self, cell_hash: str, name: str, text: str) -> dict:
+        """The stored JSON document ``name`` (summary, manifest) of cell ``cell_hash``; a StoreError if it
+        is not valid JSON, not an object, or names another cell."""
+        try:
+            doc = json.loads(text)
+        except (TypeError, ValueError):
+            problem = "not valid JSON"
+        else:
+            if not isinstance(doc, dict):
+                problem = f"a JSON {type(doc).__name__}, not an object"
+            elif doc.get("hash", cell_hash) != cell_hash:  # the runner's documents name their cell
+                problem = f"it names cell {doc.get('hash')!r}"
+            else:
+                return doc
+        raise StoreError(f"the stored {name} of cell {cell_hash} in {self.url} is damaged ({problem}); rerun "
+                         "the cell with --force to replace it, or delete it from the store")
 
     def bank_bytes(self, cell_hash: str) -> bytes | None:
         from sqlalchemy import select
@@ -187,9 +252,13 @@ class ResultsStore:
             return conn.execute(select(b.c.data).where(b.c.hash == cell_hash)).scalar()
 
     def cell(self, prefix: str) -> dict:
-        """The ``cells`` row whose hash is ``prefix`` or starts with it; a StoreError if none or several."""
+        """The ``cells`` row whose hash is ``prefix`` or starts with it (hex digits, matched literally); a
+        StoreError if none or several."""
         from sqlalchemy import select
 
+        if not HASH_PREFIX.fullmatch(prefix):
+            raise StoreError(f"cell hash {prefix!r}: give a cell's hash, or its first characters, in hex digits "
+                             "(0-9, a-f); `nsr-bench report --export DIR` lists the hashes (cells.csv)")
         c = self.schema.cells
         with self._connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(select(c).where(c.c.hash.startswith(prefix)).limit(2))]
@@ -197,7 +266,7 @@ class ResultsStore:
             problem = "no finished cell" if not rows else "several cells"
             raise StoreError(f"{problem} with hash {prefix!r} in {self.url}; `nsr-bench report --export DIR` "
                              "lists the hashes (cells.csv)")
-        return rows[0]
+        return self._checked(rows[0])
 
     def rows(self, name: str, cell_hash: str) -> list[dict]:
         """The rows of table ``name`` (accuracy, curves, runs) of one cell, in insertion order."""
@@ -309,6 +378,10 @@ class ResultsStore:
         the transaction is rolled back, so earlier cells are untouched."""
         from sqlalchemy.exc import DatabaseError, OperationalError
 
+        if self.read_only:
+            raise StoreError(f"cannot write {what} to {self.url}: it is opened as a readonly database (this "
+                             "process cannot write its file or folder); make it writable or choose a writable "
+                             "--results, then rerun: finished cells are kept")
         try:
             yield
         except DatabaseError as exc:
@@ -369,6 +442,13 @@ class StoreView:
         return [r for r in self.store.table(name) if r["hash"] not in self.hidden]
 
 
+def _read_only_uri(path: Path) -> str:
+    """A read-only SQLite URI of ``path``. In a folder it cannot write (where the -wal and -shm files of WAL
+    mode cannot be created) and with no -wal file left, the file is opened immutable: nothing can change it."""
+    writable_folder = os.access(path.parent, os.W_OK)
+    return path.as_uri() + ("?mode=ro" if writable_folder or Path(f"{path}-wal").exists() else "?immutable=1")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -383,6 +463,10 @@ def _damage(exc: BaseException) -> bool:
     from sqlalchemy.exc import DatabaseError
 
     return type(exc) is DatabaseError
+
+
+def _missing(where: str | Path) -> StoreError:
+    return StoreError(f"no results store at {where}; run cells first or give --results")
 
 
 def _damaged(url: str, exc: BaseException, doing: str = "open") -> StoreError:
