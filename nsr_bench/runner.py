@@ -9,6 +9,9 @@ from nsr_bench.execution import CellPruned, execute_cell
 from nsr_bench.identity import check_identity
 from nsr_bench.results.store import ResultsStore, StoreError
 
+STATUS = ((CellPruned, "pruned"), (KeyboardInterrupt, "interrupted"))
+"""How an attempt ends when it raises (a SIGTERM's or SIGHUP's ``Interrupted`` is a KeyboardInterrupt)."""
+
 
 def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=None,
              on_experience=None) -> dict:
@@ -31,8 +34,7 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     except StoreError:  # a store that cannot write cannot record the failure either
         raise
     except BaseException as exc:
-        status = ("pruned" if isinstance(exc, CellPruned)
-                  else "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")  # or a SIGTERM's
+        status = next((name for kind, name in STATUS if issubclass(type(exc), kind)), "failed")
         if run_id is not None:
             store.fail_run(run_id, "".join(traceback.format_exception(exc)), status)
         raise

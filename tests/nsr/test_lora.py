@@ -112,8 +112,9 @@ def test_a_rank_beyond_the_layers_dimensions_is_a_clear_error():
         LoRALinear(nn.Linear(16, 8), rank=100000, alpha=1.0)
 
 
-def test_a_huge_rank_fails_the_cell_at_once_with_the_reason(tmp_path):
+def test_a_huge_rank_is_refused_before_anything_runs(tmp_path, capsys):
     from nsr_bench.cli import main
 
-    code = main(["run", "--test", "--strategy", "nsr[rank=100000]", "--results", str(tmp_path)])
-    assert code == 1
+    code = main(["run", "--test", "--strategy", "nsr[rank=100000]", "--results", str(tmp_path / "r")])
+    assert code == 2 and "choose rank <= 32" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
