@@ -68,20 +68,6 @@ def use_data_root(value: str | None) -> None:
         os.environ["NSR_DATA_ROOT"] = str(Path(value).resolve())
 
 
-def output_folder(value: str, flag: str) -> Path:
-    """The folder ``value`` of option ``flag``, created if needed; a SpecError if it cannot be one."""
-    from nsr_bench.config import SpecError
-
-    folder = Path(value)
-    if folder.exists() and not folder.is_dir():
-        raise SpecError(f"{flag} {value}: is a file, not a folder; give a folder to write into")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError(f"{flag} {value}: cannot create the folder ({exc.strerror or exc})") from None
-    return folder
-
-
 def check_data(cells) -> None:
     """Every data source the cells read must be readable, before any training starts."""
     from nsr_bench.registry import lookup
@@ -280,10 +266,11 @@ def current_results(args: argparse.Namespace):
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
+    from nsr_bench.outputs import OutputFolder
     from nsr_bench.plots import render_all
     from nsr_bench.plots.spec import load_spec
 
-    out = output_folder(args.out, "--out")  # checked before the store is opened (or created)
+    out = OutputFolder(args.out, "--out", args.overwrite)  # checked before the store is opened (or created)
     spec = load_spec(args.spec)
     written, skipped, slopes = render_all(current_results(args), out, spec)
     for path in written:
@@ -297,20 +284,24 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 def cmd_train_rl(args: argparse.Namespace) -> int:
     """Train the learned allocator's policy offline, save it and render its training curve."""
+    from nsr_bench.config import SpecError
+    from nsr_bench.outputs import output_file
     from nsr_bench.plots.rl_curve import training_curve
     from nsr_bench.rl.train import train_policy
 
     if args.episodes < 1:
-        from nsr_bench.config import SpecError
-
         raise SpecError(f"--episodes {args.episodes}: train on at least one episode")
+    policy_to = output_file(args.out, "--out", args.overwrite)  # before any training
+    figure_to, figure = output_file(args.figure, "--figure", args.overwrite)
+    figure = Path(figure).stem
+    figure_to.check(f"{figure}.png", f"{figure}.pdf")
     policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
                           device=args.device, test=args.test)
     policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} "
                                   f"--trial-steps {args.trial_steps} --overwrite-cost {args.overwrite_cost}"
                                   + " --test" * args.test)
-    policy.save(args.out)
-    print(f"wrote {args.out}; figure {training_curve(policy.training['curve'], Path(args.figure))} (and .pdf)")
+    print(f"wrote {policy.save(*policy_to)}; figure {training_curve(policy.training['curve'], figure_to, figure)} "
+          "(and .pdf)")
     return 0
 
 
@@ -333,6 +324,7 @@ def cmd_stale(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from nsr_bench.metrics.summary import caption, table, text
+    from nsr_bench.outputs import OutputFolder
     from nsr_bench.plots.spec import load_spec
     from nsr_bench.results.export import export, frames, summary_rows
     from nsr_bench.results.report import write_report
@@ -340,8 +332,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.stale or args.purge_stale:
         return cmd_stale(args)
     spec = load_spec(args.spec)
-    export_to = output_folder(args.export, "--export") if args.export else None
-    report_to = output_folder(args.out, "--out") if args.out else None
+    export_to = OutputFolder(args.export, "--export", args.overwrite) if args.export else None
+    report_to = OutputFolder(args.out, "--out", args.overwrite) if args.out else None
     store = current_results(args)
     cells = frames(store)["cells"]
     if cells.empty:
@@ -413,10 +405,12 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
 
 
 def cmd_export_cell(args: argparse.Namespace) -> int:
+    from nsr_bench.outputs import OutputFolder
     from nsr_bench.results.export import export_cell
     from nsr_bench.results.store import ResultsStore
 
-    for path in export_cell(ResultsStore(args.results), args.cell, output_folder(args.out, "--out")):
+    out = OutputFolder(args.out, "--out", args.overwrite)
+    for path in export_cell(ResultsStore(args.results), args.cell, out):
         print(f"wrote {path}")
     return 0
 
@@ -425,16 +419,21 @@ def cmd_bank(args: argparse.Namespace) -> int:
     from nsr_bench.config import SpecError
     from nsr_bench.nsr.bank import TaskKnowledgeBank
 
+    if args.cell and args.file:
+        raise SpecError(f"give a Bank FILE ({args.file}) or --cell {args.cell}, not both")
+    if args.save and not args.cell:
+        raise SpecError("--save writes the Bank of --cell HASH; a Bank FILE is already a file, copy it instead")
     if args.cell:
+        from nsr_bench.outputs import output_file
         from nsr_bench.results.store import ResultsStore
 
+        save_to = output_file(args.save, "--save", args.overwrite) if args.save else None
         data = ResultsStore(args.results).bank_bytes(args.cell)
         if data is None:
             raise SpecError(f"no Bank stored for cell {args.cell!r} in {args.results}")
         bank = TaskKnowledgeBank.from_bytes(data)
-        if args.save:
-            bank.save(args.save)
-            print(f"wrote {args.save}")
+        if save_to:
+            print(f"wrote {save_to[0].write_bytes(save_to[1], data)}")
     elif args.file:
         bank = TaskKnowledgeBank.load(args.file)
     else:
@@ -462,6 +461,7 @@ SHARED = {  # the options several commands take: help text, defined once (see sh
     "data_root": "folder with the real datasets",
     "json": "print the output as JSON",
     "untuned": "use the specs' defaults, not their tuned `best` settings for the scenario",
+    "overwrite": "replace output files that already exist (without it an existing file is an error)",
 }
 
 
@@ -473,7 +473,7 @@ def shared(*names: str, **defaults: Any) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     for name in names:
         flag = "--" + name.replace("_", "-")
-        if name in ("json", "untuned"):
+        if name in ("json", "untuned", "overwrite"):
             parent.add_argument(flag, action="store_true", help=SHARED[name])
             continue
         default = defaults.get(name, shown_defaults[name] if name == "results" else None)
@@ -540,7 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
     swp.set_defaults(func=cmd_sweep)
     rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV",
-                         parents=[shared("results")])
+                         parents=[shared("results", "overwrite")])
     rep.add_argument("--export", help="folder for parquet and CSV tables")
     rep.add_argument("--out", help="folder for report.md, report.html and the figures")
     rep.add_argument("--stale", action="store_true", help="list the cells computed by other code")
@@ -549,18 +549,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--spec", help=SPEC_HELP)
     rep.set_defaults(func=cmd_report)
     exp = sub.add_parser("export-cell", help="write one cell's manifest, summary, accuracy matrix, curves "
-                         "and Bank as files", parents=[shared("results")])
+                         "and Bank as files", parents=[shared("results", "overwrite")])
     exp.add_argument("cell", help="cell hash (or a unique prefix of one)")
     exp.add_argument("--out", required=True, help="output folder")
     exp.set_defaults(func=cmd_export_cell)
     fig = sub.add_parser("figures", help="render every paper figure the results store has data for",
-                         parents=[shared("results")])
+                         parents=[shared("results", "overwrite")])
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
     fig.add_argument("--spec", help=SPEC_HELP)
     fig.set_defaults(func=cmd_figures)
     trl = sub.add_parser("train-rl", help="train the learned allocator (rl) offline on streams disjoint from "
-                         "the evaluation seeds, save its policy file and its training curve")
+                         "the evaluation seeds, save its policy file and its training curve",
+                         parents=[shared("overwrite")])
     trl.add_argument("--episodes", type=int, default=60, help="training streams (default 60)")
     trl.add_argument("--trial-steps", type=int, default=8, help="updates per candidate trial (default 8)")
     trl.add_argument("--overwrite-cost", type=float, default=0.25,
@@ -573,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
     bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)
     ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank",
-                             parents=[shared("results")])
+                             parents=[shared("results", "overwrite")])
     ins.add_argument("file", nargs="?", help="a bank.safetensors file")
     ins.add_argument("--cell", help="read the Bank of this cell hash from the results store")
     ins.add_argument("--save", help="with --cell: also write the Bank to this file")
