@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,20 +15,27 @@ DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
             "results": "results", "json": False, "force": False, "test": False, "data_root": None,
             "untuned": False}
+MAX_SEEDS = 10_000  # seeds one command may name
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]``."""
+    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]`` (at most :data:`MAX_SEEDS`)."""
     from nsr_bench.config import SpecError
 
     try:
         if "-" in text.strip().lstrip("-"):
-            lo, hi = text.split("-", 1)
-            seeds = list(range(int(lo), int(hi) + 1))
+            lo, hi = (int(t) for t in text.split("-", 1))
+            count = max(0, hi - lo + 1)
+            seeds = range(lo, hi + 1)
         else:
             seeds = [int(s) for s in str(text).split(",") if s.strip()]
+            count = len(seeds)
     except ValueError:
         raise SpecError(f"--seeds {text!r}: give integers as 0,1,2 or a range 0-2") from None
+    if count > MAX_SEEDS:
+        raise SpecError(f"--seeds {text!r} names {count} seeds, more than the {MAX_SEEDS} one command may run; "
+                        "give a smaller range")
+    seeds = list(seeds)
     if not seeds:
         raise SpecError(f"--seeds {text!r} names no seed; a range runs from low to high, as 0-2")
     return seeds
@@ -60,6 +68,14 @@ def run_options(args: argparse.Namespace) -> dict:
         opts["strategy"] = [opts["strategy"]]
     opts["seeds"] = parse_seeds(str(opts["seeds"])) if not isinstance(opts["seeds"], list) else opts["seeds"]
     return opts
+
+
+def check_jobs(jobs: int) -> None:
+    """``-j JOBS`` must name at least one worker process."""
+    from nsr_bench.config import SpecError
+
+    if jobs < 1:
+        raise SpecError(f"-j {jobs}: give at least 1 worker")
 
 
 def use_data_root(value: str | None) -> None:
@@ -103,6 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(1)
     for line in failed:
         print(f"nsr-bench: cell failed: {line}", file=sys.stderr)
+    for line in sorted({w for s in summaries for w in s.get("warnings", [])}):  # metrics left undefined
+        print(f"nsr-bench: warning: {line}", file=sys.stderr)
     if opts["json"]:
         print(json.dumps(tidy(summaries), indent=1))
     else:
@@ -141,6 +159,7 @@ def prepare_data(args: argparse.Namespace) -> int:
     from nsr_bench.scenarios.prepare import prepare
     from nsr_bench.scenarios.sources import data_root, source_status
 
+    check_jobs(args.jobs)
     names = args.prepare or [name for name, spec in sorted(registry.scenarios().items())
                              if not any(source_status(src, data_root()) for src in spec.sources())]
     threads = worker_threads(args.jobs) or torch.get_num_threads()
@@ -158,6 +177,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from nsr_bench.config import SpecError
     from nsr_bench.results.store import ResultsStore, tidy
 
+    check_jobs(args.jobs)
     use_data_root(args.data_root)
     spec = matrix.load_matrix(args.spec)
     cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs), tuned=not args.untuned)
@@ -210,12 +230,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.trials < 1:
         raise SpecError(f"--trials {args.trials}: give at least 1 trial per strategy")
     use_data_root(args.data_root)
+    if args.all and args.strategy:
+        raise SpecError("give --all or --strategy, not both")
     if args.all:
         names = sorted(n for n, s in registry.strategies().items() if s.search_space)
     elif args.strategy:
         names = args.strategy
     else:
         raise SpecError("name at least one --strategy, or --all for every strategy with a search space")
+    for name in names:  # before any trial
+        hpo.check_space(name)
+    if args.storage:
+        hpo.optuna_storage(args.storage)
     objectives = tuple(args.objective or ["acc_val"])
     check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test, tuned=False) for n in names])
     store = ResultsStore(args.results)
@@ -291,6 +317,10 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise SpecError(f"--episodes {args.episodes}: train on at least one episode")
+    if args.trial_steps < 1:
+        raise SpecError(f"--trial-steps {args.trial_steps}: give at least 1 update per candidate trial")
+    if not math.isfinite(args.overwrite_cost) or args.overwrite_cost < 0:
+        raise SpecError(f"--overwrite-cost {args.overwrite_cost}: give a finite cost of 0 or more")
     policy_to = output_file(args.out, "--out", args.overwrite)  # before any training
     figure_to, figure = output_file(args.figure, "--figure", args.overwrite)
     figure = Path(figure).stem
@@ -355,6 +385,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from nsr_bench.claims.protocol import load_protocol
     from nsr_bench.results.store import ResultsStore, tidy
 
+    check_jobs(args.jobs)
     use_data_root(args.data_root)
     protocol = load_protocol(args.protocol)
     store = ResultsStore(args.results)
@@ -377,9 +408,19 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
     from nsr_bench.claims import memory
     from nsr_bench.config import SpecError
 
+    patterns = None if args.layers is None else [p.strip() for p in args.layers.split(",") if p.strip()]
+    problems = {"--rank": (args.rank < 1, "give a stored rank of at least 1"),
+                "--classes": (args.classes < 1, "give at least 1 class per task"),
+                "--paper-mb": (not (math.isfinite(args.paper_mb) and args.paper_mb > 0), "give a finite size "
+                               "above 0 MB"),
+                "--layers": (patterns == [], "give at least one layer glob, or leave --layers out for the "
+                             "backbone's default targets")}
+    for flag, (bad, fix) in problems.items():
+        if bad:
+            raise SpecError(f"{flag} {getattr(args, flag[2:].replace('-', '_'))!r}: {fix}")
     try:
         net = memory.backbone(args.backbone, args.in_channels, args.image_size)
-        layers = memory.select_layers(net, args.layers.split(",") if args.layers else None)
+        layers = memory.select_layers(net, patterns)
         parts = memory.entry_bytes(net, layers, args.rank, args.dtype, args.classes)
         rank = memory.implied_rank(net, layers, args.paper_mb, args.dtype, args.classes)
     except ValueError as exc:
