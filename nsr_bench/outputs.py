@@ -8,6 +8,7 @@ the name exists (no window between the check and the write).
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from nsr_bench.config import SpecError
 # Folders refused as output folders (after resolving links): pattern -> whether everything under it is too.
 SYSTEM_FOLDERS = {"/": False, "/var": False, "/etc": True, "/proc": True, "/sys": True, "/dev": True,
                   "/usr": True, "/bin": True, "/sbin": True, "/boot": True, "/lib*": True, "/run": True}
+NO_HARD_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK)  # os.link's "not here" errors
 
 
 def system_folder(folder: Path) -> str | None:
@@ -100,16 +102,28 @@ class OutputFolder:
                 with os.fdopen(fd, "wb") as f:
                     yield f
                 self.check(name)
-                if self.overwrite:
-                    os.replace(tmp, target)
-                else:
-                    os.link(tmp, target, follow_symlinks=False)
+                self._move(tmp, target)
             except FileExistsError:
                 raise self._exists(target) from None
             except OSError as exc:
                 raise SpecError(f"{self.flag}: cannot write {target} ({exc.strerror or exc})") from None
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _move(self, tmp: Path, target: Path) -> None:
+        """``tmp`` onto ``target``: a rename with --overwrite, else a hard link, which fails if ``target``
+        exists (on a file system without hard links, a rename right after the check)."""
+        if not self.overwrite:
+            try:
+                os.link(tmp, target, follow_symlinks=False)
+                return
+            except FileExistsError:
+                raise
+            except OSError as exc:
+                if exc.errno not in NO_HARD_LINKS:
+                    raise
+                self.check(target.name)
+        os.replace(tmp, target)
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Write ``data`` as file ``name``; returns its path."""

@@ -120,3 +120,17 @@ def test_cli_outputs_fail_before_any_work(tmp_path, capsys, args, message):
     assert main([*args, "--results", str(tmp_path / "store")] if args[0] != "train-rl" else args) == 2
     assert message in error_line(capsys)
     assert not (tmp_path / "store").exists() and not (tmp_path / "p.json").exists()
+
+
+def test_without_hard_links_a_new_file_is_still_written_and_an_old_one_kept(tmp_path, monkeypatch):
+    import errno
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    out = OutputFolder(tmp_path, "--out")
+    assert out.write_text("a.txt", "new").read_text() == "new"
+    with pytest.raises(SpecError, match="already exists"):
+        out.write_text("a.txt", "newer")
+    assert (tmp_path / "a.txt").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
