@@ -150,7 +150,7 @@ def test_a_bad_search_space_is_refused_before_any_trial(tmp_path, monkeypatch, c
     (tmp_path / "specs" / "strategies" / "badspace.yaml").write_text(yaml.safe_dump(spec))
     monkeypatch.setenv("NSR_SPEC_PATH", str(tmp_path / "specs"))
     line = fails(capsys, ["sweep", "--strategy", "badspace", "--test", "--results", str(tmp_path)], message)
-    assert "badspace.yaml: search_space entry 'alpha'" in line
+    assert "badspace.yaml: search space entry 'alpha'" in line
     assert not (tmp_path / "nsr.db").exists()
 
 

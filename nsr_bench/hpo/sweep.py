@@ -32,9 +32,23 @@ SPACE_KEYS = {"int": {"type", "low", "high", "log"}, "float": {"type", "low", "h
               "categorical": {"type", "choices"}}
 
 
-def space_entry(dist: Any) -> tuple[str, dict[str, Any]]:
-    """The kind (int, float, categorical) and Optuna arguments of a search-space entry
-    ``{type: int|float, low, high, log}`` or ``{choices: [...]}``; a ValueError saying what is wrong."""
+def space_entry(name: str, dist: Any) -> tuple[str, dict[str, Any]]:
+    """The kind (int, float, categorical) and Optuna arguments of search-space entry ``name``:
+    ``{type: int|float, low, high, log}`` or ``{choices: [...]}``; a SpecError saying what is wrong."""
+    from optuna import distributions
+
+    try:
+        kind, kwargs = _entry(dist)
+        {"int": distributions.IntDistribution, "float": distributions.FloatDistribution,
+         "categorical": distributions.CategoricalDistribution}[kind](**kwargs)  # Optuna's own checks
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"search space entry {name!r} ({dist}): {str(exc).rstrip('.')}; give {{type: int|float, "
+                        "low: L, high: H "
+                        "(L <= H), log: true|false} or {choices: [...]} with at least one choice") from None
+    return kind, kwargs
+
+
+def _entry(dist: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(dist, dict):
         raise ValueError("not a mapping")
     kind = dist.get("type", "categorical" if "choices" in dist else None)
@@ -58,26 +72,19 @@ def space_entry(dist: Any) -> tuple[str, dict[str, Any]]:
 
 def check_space(strategy: str) -> None:
     """Every search-space entry of ``strategy``'s spec is one Optuna can draw from, before any trial."""
-    from optuna import distributions
-
     spec = lookup("strategies", strategy)
-    build = {"int": distributions.IntDistribution, "float": distributions.FloatDistribution,
-             "categorical": distributions.CategoricalDistribution}
     for name, dist in spec.search_space.items():
         try:
-            kind, kwargs = space_entry(dist)
-            build[kind](**kwargs)
-        except (TypeError, ValueError) as exc:
-            raise SpecError(f"{spec._path or strategy}: search_space entry {name!r} ({dist}): {exc}; give "
-                            "{type: int|float, low: L, high: H (L <= H), log: true|false} or {choices: [...]} "
-                            "with at least one choice") from None
+            space_entry(name, dist)
+        except SpecError as exc:
+            raise SpecError(f"{spec._path or strategy}: {exc}") from None
 
 
 def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
-    """Draw one value per search-space entry (checked by :func:`check_space`)."""
+    """Draw one value per search-space entry (see :func:`space_entry`)."""
     params = {}
     for name, dist in space.items():
-        kind, kwargs = space_entry(dist)
+        kind, kwargs = space_entry(name, dist)
         params[name] = getattr(trial, f"suggest_{kind}")(name, **kwargs)
     return params
 
