@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,20 +15,27 @@ DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
 RUN_KEYS = {"scenario": DEFAULT_SCENARIO, "strategy": DEFAULT_STRATEGIES, "seeds": "0", "device": "auto",
             "results": "results", "json": False, "force": False, "test": False, "data_root": None,
             "untuned": False}
+MAX_SEEDS = 10_000  # seeds one command may name
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]``."""
+    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]`` (at most :data:`MAX_SEEDS`)."""
     from nsr_bench.config import SpecError
 
     try:
         if "-" in text.strip().lstrip("-"):
-            lo, hi = text.split("-", 1)
-            seeds = list(range(int(lo), int(hi) + 1))
+            lo, hi = (int(t) for t in text.split("-", 1))
+            count = max(0, hi - lo + 1)
+            seeds = range(lo, hi + 1)
         else:
             seeds = [int(s) for s in str(text).split(",") if s.strip()]
+            count = len(seeds)
     except ValueError:
         raise SpecError(f"--seeds {text!r}: give integers as 0,1,2 or a range 0-2") from None
+    if count > MAX_SEEDS:
+        raise SpecError(f"--seeds {text!r} names {count} seeds, more than the {MAX_SEEDS} one command may run; "
+                        "give a smaller range")
+    seeds = list(seeds)
     if not seeds:
         raise SpecError(f"--seeds {text!r} names no seed; a range runs from low to high, as 0-2")
     return seeds
@@ -62,24 +70,18 @@ def run_options(args: argparse.Namespace) -> dict:
     return opts
 
 
+def check_jobs(jobs: int) -> None:
+    """``-j JOBS`` must name at least one worker process."""
+    from nsr_bench.config import SpecError
+
+    if jobs < 1:
+        raise SpecError(f"-j {jobs}: give at least 1 worker")
+
+
 def use_data_root(value: str | None) -> None:
     """``--data-root`` wins over ``NSR_DATA_ROOT``; builders read the environment (not the cell hash)."""
     if value:
         os.environ["NSR_DATA_ROOT"] = str(Path(value).resolve())
-
-
-def output_folder(value: str, flag: str) -> Path:
-    """The folder ``value`` of option ``flag``, created if needed; a SpecError if it cannot be one."""
-    from nsr_bench.config import SpecError
-
-    folder = Path(value)
-    if folder.exists() and not folder.is_dir():
-        raise SpecError(f"{flag} {value}: is a file, not a folder; give a folder to write into")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError(f"{flag} {value}: cannot create the folder ({exc.strerror or exc})") from None
-    return folder
 
 
 def check_data(cells) -> None:
@@ -118,6 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(1)
     for line in failed:
         print(f"nsr-bench: cell failed: {line}", file=sys.stderr)
+    for line in sorted({w for s in summaries for w in s.get("warnings", [])}):  # metrics left undefined
+        print(f"nsr-bench: warning: {line}", file=sys.stderr)
     if opts["json"]:
         print(json.dumps(tidy(summaries), indent=1))
     else:
@@ -156,6 +160,7 @@ def prepare_data(args: argparse.Namespace) -> int:
     from nsr_bench.scenarios.prepare import prepare
     from nsr_bench.scenarios.sources import data_root, source_status
 
+    check_jobs(args.jobs)
     names = args.prepare or [name for name, spec in sorted(registry.scenarios().items())
                              if not any(source_status(src, data_root()) for src in spec.sources())]
     threads = worker_threads(args.jobs) or torch.get_num_threads()
@@ -173,6 +178,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from nsr_bench.config import SpecError
     from nsr_bench.results.store import ResultsStore, tidy
 
+    check_jobs(args.jobs)
     use_data_root(args.data_root)
     spec = matrix.load_matrix(args.spec)
     cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs), tuned=not args.untuned)
@@ -229,12 +235,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.trials < 1:
         raise SpecError(f"--trials {args.trials}: give at least 1 trial per strategy")
     use_data_root(args.data_root)
+    if args.all and args.strategy:
+        raise SpecError("give --all or --strategy, not both")
     if args.all:
         names = sorted(n for n, s in registry.strategies().items() if s.search_space)
     elif args.strategy:
         names = args.strategy
     else:
         raise SpecError("name at least one --strategy, or --all for every strategy with a search space")
+    for name in names:  # before any trial
+        hpo.check_space(name)
+    if args.storage:
+        hpo.optuna_storage(args.storage)
     objectives = tuple(args.objective or ["acc_val"])
     check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test, tuned=False) for n in names])
     store = ResultsStore(args.results)
@@ -291,10 +303,11 @@ def current_results(args: argparse.Namespace):
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
+    from nsr_bench.outputs import OutputFolder
     from nsr_bench.plots import render_all
     from nsr_bench.plots.spec import load_spec
 
-    out = output_folder(args.out, "--out")  # checked before the store is opened (or created)
+    out = OutputFolder(args.out, "--out", args.overwrite)  # checked before the store is opened (or created)
     spec = load_spec(args.spec)
     written, skipped, slopes = render_all(current_results(args), out, spec)
     for path in written:
@@ -308,20 +321,28 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 def cmd_train_rl(args: argparse.Namespace) -> int:
     """Train the learned allocator's policy offline, save it and render its training curve."""
+    from nsr_bench.config import SpecError
+    from nsr_bench.outputs import output_file
     from nsr_bench.plots.rl_curve import training_curve
     from nsr_bench.rl.train import train_policy
 
     if args.episodes < 1:
-        from nsr_bench.config import SpecError
-
         raise SpecError(f"--episodes {args.episodes}: train on at least one episode")
+    if args.trial_steps < 1:
+        raise SpecError(f"--trial-steps {args.trial_steps}: give at least 1 update per candidate trial")
+    if not math.isfinite(args.overwrite_cost) or args.overwrite_cost < 0:
+        raise SpecError(f"--overwrite-cost {args.overwrite_cost}: give a finite cost of 0 or more")
+    policy_to = output_file(args.out, "--out", args.overwrite)  # before any training
+    figure_to, figure = output_file(args.figure, "--figure", args.overwrite)
+    figure = Path(figure).stem
+    figure_to.check(f"{figure}.png", f"{figure}.pdf")
     policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
                           device=args.device, test=args.test)
     policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} "
                                   f"--trial-steps {args.trial_steps} --overwrite-cost {args.overwrite_cost}"
                                   + " --test" * args.test)
-    policy.save(args.out)
-    print(f"wrote {args.out}; figure {training_curve(policy.training['curve'], Path(args.figure))} (and .pdf)")
+    print(f"wrote {policy.save(*policy_to)}; figure {training_curve(policy.training['curve'], figure_to, figure)} "
+          "(and .pdf)")
     return 0
 
 
@@ -343,6 +364,7 @@ def cmd_stale(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from nsr_bench.metrics.summary import caption, table, text
+    from nsr_bench.outputs import OutputFolder
     from nsr_bench.plots.spec import load_spec
     from nsr_bench.results.export import export, frames, summary_rows
     from nsr_bench.results.report import write_report
@@ -350,8 +372,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.stale or args.purge_stale:
         return cmd_stale(args)
     spec = load_spec(args.spec)
-    export_to = output_folder(args.export, "--export") if args.export else None
-    report_to = output_folder(args.out, "--out") if args.out else None
+    export_to = OutputFolder(args.export, "--export", args.overwrite) if args.export else None
+    report_to = OutputFolder(args.out, "--out", args.overwrite) if args.out else None
     store = current_results(args)
     cells = frames(store)["cells"]
     if cells.empty:
@@ -373,6 +395,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from nsr_bench.claims.protocol import load_protocol
     from nsr_bench.results.store import ResultsStore, tidy
 
+    check_jobs(args.jobs)
     use_data_root(args.data_root)
     protocol = load_protocol(args.protocol)
     store = ResultsStore(args.results)
@@ -395,9 +418,19 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
     from nsr_bench.claims import memory
     from nsr_bench.config import SpecError
 
+    patterns = None if args.layers is None else [p.strip() for p in args.layers.split(",") if p.strip()]
+    problems = {"--rank": (args.rank < 1, "give a stored rank of at least 1"),
+                "--classes": (args.classes < 1, "give at least 1 class per task"),
+                "--paper-mb": (not (math.isfinite(args.paper_mb) and args.paper_mb > 0), "give a finite size "
+                               "above 0 MB"),
+                "--layers": (patterns == [], "give at least one layer glob, or leave --layers out for the "
+                             "backbone's default targets")}
+    for flag, (bad, fix) in problems.items():
+        if bad:
+            raise SpecError(f"{flag} {getattr(args, flag[2:].replace('-', '_'))!r}: {fix}")
     try:
         net = memory.backbone(args.backbone, args.in_channels, args.image_size)
-        layers = memory.select_layers(net, args.layers.split(",") if args.layers else None)
+        layers = memory.select_layers(net, patterns)
         parts = memory.entry_bytes(net, layers, args.rank, args.dtype, args.classes)
         rank = memory.implied_rank(net, layers, args.paper_mb, args.dtype, args.classes)
     except ValueError as exc:
@@ -423,9 +456,11 @@ def cmd_claims_memory(args: argparse.Namespace) -> int:
 
 
 def cmd_export_cell(args: argparse.Namespace) -> int:
+    from nsr_bench.outputs import OutputFolder
     from nsr_bench.results.export import export_cell
 
-    for path in export_cell(stored_results(args.results), args.cell, output_folder(args.out, "--out")):
+    out = OutputFolder(args.out, "--out", args.overwrite)
+    for path in export_cell(stored_results(args.results), args.cell, out):
         print(f"wrote {path}")
     return 0
 
@@ -434,15 +469,21 @@ def cmd_bank(args: argparse.Namespace) -> int:
     from nsr_bench.config import SpecError
     from nsr_bench.nsr.bank import TaskKnowledgeBank
 
+    if args.cell and args.file:
+        raise SpecError(f"give a Bank FILE ({args.file}) or --cell {args.cell}, not both")
+    if args.save and not args.cell:
+        raise SpecError("--save writes the Bank of --cell HASH; a Bank FILE is already a file, copy it instead")
     if args.cell:
+        from nsr_bench.outputs import output_file
+
+        save_to = output_file(args.save, "--save", args.overwrite) if args.save else None
         store = stored_results(args.results)
         data = store.bank_bytes(store.cell(args.cell)["hash"])  # the hash, or a unique prefix of it
         if data is None:
             raise SpecError(f"no Bank stored for cell {args.cell!r} in {args.results}")
         bank = TaskKnowledgeBank.from_bytes(data)
-        if args.save:
-            bank.save(args.save)
-            print(f"wrote {args.save}")
+        if save_to:
+            print(f"wrote {save_to[0].write_bytes(save_to[1], data)}")
     elif args.file:
         bank = TaskKnowledgeBank.load(args.file)
     else:
@@ -470,6 +511,7 @@ SHARED = {  # the options several commands take: help text, defined once (see sh
     "data_root": "folder with the real datasets",
     "json": "print the output as JSON",
     "untuned": "use the specs' defaults, not their tuned `best` settings for the scenario",
+    "overwrite": "replace output files that already exist (without it an existing file is an error)",
 }
 
 
@@ -481,7 +523,7 @@ def shared(*names: str, **defaults: Any) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     for name in names:
         flag = "--" + name.replace("_", "-")
-        if name in ("json", "untuned"):
+        if name in ("json", "untuned", "overwrite"):
             parent.add_argument(flag, action="store_true", help=SHARED[name])
             continue
         default = defaults.get(name, shown_defaults[name] if name == "results" else None)
@@ -548,7 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
     swp.set_defaults(func=cmd_sweep)
     rep = sub.add_parser("report", help="summarise the results store; --export writes parquet and CSV",
-                         parents=[shared("results")])
+                         parents=[shared("results", "overwrite")])
     rep.add_argument("--export", help="folder for parquet and CSV tables")
     rep.add_argument("--out", help="folder for report.md, report.html and the figures")
     rep.add_argument("--stale", action="store_true", help="list the cells computed by other code")
@@ -557,18 +599,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--spec", help=SPEC_HELP)
     rep.set_defaults(func=cmd_report)
     exp = sub.add_parser("export-cell", help="write one cell's manifest, summary, accuracy matrix, curves "
-                         "and Bank as files", parents=[shared("results")])
+                         "and Bank as files", parents=[shared("results", "overwrite")])
     exp.add_argument("cell", help="cell hash (or a unique prefix of one)")
     exp.add_argument("--out", required=True, help="output folder")
     exp.set_defaults(func=cmd_export_cell)
     fig = sub.add_parser("figures", help="render every paper figure the results store has data for",
-                         parents=[shared("results")])
+                         parents=[shared("results", "overwrite")])
     fig.add_argument("--out", default="results/figures", help="output folder (default results/figures)")
     fig.add_argument("--include-stale", action="store_true", help="keep cells of other code")
     fig.add_argument("--spec", help=SPEC_HELP)
     fig.set_defaults(func=cmd_figures)
     trl = sub.add_parser("train-rl", help="train the learned allocator (rl) offline on streams disjoint from "
-                         "the evaluation seeds, save its policy file and its training curve")
+                         "the evaluation seeds, save its policy file and its training curve",
+                         parents=[shared("overwrite")])
     trl.add_argument("--episodes", type=int, default=60, help="training streams (default 60)")
     trl.add_argument("--trial-steps", type=int, default=8, help="updates per candidate trial (default 8)")
     trl.add_argument("--overwrite-cost", type=float, default=0.25,
@@ -581,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     bnk = sub.add_parser("bank", help="inspect a saved TaskKnowledgeBank (never unpickles anything)")
     bnk_sub = bnk.add_subparsers(dest="bank_command", required=True)
     ins = bnk_sub.add_parser("inspect", help="entries, ranks, bytes and key similarities of a Bank",
-                             parents=[shared("results")])
+                             parents=[shared("results", "overwrite")])
     ins.add_argument("file", nargs="?", help="a bank.safetensors file")
     ins.add_argument("--cell", help="read the Bank of this cell hash (or a unique prefix) from the results store")
     ins.add_argument("--save", help="with --cell: also write the Bank to this file")

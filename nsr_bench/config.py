@@ -116,9 +116,12 @@ def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
     overrides: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in _split_top(body or ""))):
         key, sep, value = part.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise SpecError(f"override {part!r} in {text!r} is not key=value")
-        overrides[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        if key in overrides:
+            raise SpecError(f"override {key!r} is given twice in {text!r}; give each key once")
+        overrides[key] = parse_yaml(value, f"override {key!r} in {text!r}") if value.strip() else None
     return name, overrides
 
 
@@ -140,15 +143,58 @@ def _split_top(body: str) -> list[str]:
     return [*parts, cur]
 
 
+MAX_YAML_NODES = 100_000  # values of one YAML document with its aliases expanded (a spec has a few hundred)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load(text)``, refusing a document whose aliases would expand to more than
+    :data:`MAX_YAML_NODES` values (counted on the composed node graph, before anything is built); every
+    problem is one SpecError naming ``where``."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {}, set(), where)
+        if size > MAX_YAML_NODES:
+            raise SpecError(f"{where}: its aliases expand to {size} values, more than the {MAX_YAML_NODES} "
+                            "a spec may hold; write the values out or use fewer aliases")
+        return loader.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        raise SpecError(f"{where}: {exc.problem}; write plain YAML values (numbers, strings, lists, "
+                        "mappings) without tags") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise SpecError(f"{where}: nested too deeply; flatten the YAML") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int], where: str) -> int:
+    """The number of values ``node`` stands for once every alias is expanded (each node counted once)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise SpecError(f"{where}: an alias refers to a value that contains it; remove the recursive alias")
+    open_nodes.add(id(node))
+    children = node.value if isinstance(node, yaml.SequenceNode) else (
+        [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+    sizes[id(node)] = 1 + sum(_expanded_size(c, sizes, open_nodes, where) for c in children)
+    open_nodes.discard(id(node))
+    return sizes[id(node)]
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping from ``path``, or a SpecError naming the file and the problem."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML ({exc})") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a folder, give a YAML file") from None
+    data = parse_yaml(text, str(path))
     if not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping of keys to values at the top level")
     return data

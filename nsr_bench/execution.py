@@ -192,6 +192,7 @@ def summarize(cell: CellSpec, scenario, recorder, report, targets: dict[int, flo
         "wall_s": wall,
         "train_samples_per_s": recorder.train_samples / max(recorder.train_seconds, 1e-9),
     }
+    summary["warnings"] = core.undefined(summary)
     rows = [{"mode": mode, "experience": i, "task": j, "acc": float(a)}
             for mode, matrix in recorder.rows.items() if mode in EVALUATION_MODES  # the test set's rows
             for i, row in enumerate(matrix) for j, a in enumerate(row)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from nsr_bench.resolution import resolve_cell
 from nsr_bench.runner import run_cell
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "recovery_steps_mean", "regret")
+MAX_CELLS = 10_000  # cells one matrix may expand to (combinations x scenarios x seeds)
 
 
 class MatrixSpec(Strict):
@@ -49,6 +51,14 @@ class MatrixSpec(Strict):
             raise ValueError(f"a one_at_a_time design varies factors around the reference; give the reference "
                              f"a value for {missing}")
         return self
+
+    def size(self) -> tuple[int, int]:
+        """(combinations of the design, cells: combinations x scenarios x seeds), counted without expanding."""
+        if self.design == "factorial":
+            combos = math.prod(len(v) for v in self.factors.values())
+        else:
+            combos = 1 + sum(v != self.reference[k] for k, values in self.factors.items() for v in values)
+        return combos, combos * len(self.scenarios) * len(self.seeds)
 
     def combinations(self) -> list[dict[str, Any]]:
         """The factor combinations of the design, in order."""
@@ -79,7 +89,13 @@ def load_matrix(path: str | Path) -> MatrixSpec:
     from nsr_bench.registry import spec_file
 
     path = spec_file("matrices", path)
-    return validate(MatrixSpec, load_yaml(path), str(path))
+    spec = validate(MatrixSpec, load_yaml(path), str(path))
+    combos, cells = spec.size()
+    if cells > MAX_CELLS:
+        raise SpecError(f"{path}: {combos} combinations x {len(spec.scenarios)} scenarios x {len(spec.seeds)} "
+                        f"seeds = {cells} cells, more than the {MAX_CELLS} one matrix may hold; split it into "
+                        "smaller matrices")
+    return spec
 
 
 def check_expanded(spec: MatrixSpec, cells: list[Cell], skipped: list[tuple[str, str]]) -> None:

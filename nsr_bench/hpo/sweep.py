@@ -14,11 +14,12 @@ accuracy against memory and return the Pareto front.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 from nsr_bench.cache import locked
-from nsr_bench.config import SpecError, format_selector
+from nsr_bench.config import SpecError, format_selector, parse_yaml
 from nsr_bench.execution import CellPruned
 from nsr_bench.registry import lookup, spec_dirs
 from nsr_bench.resolution import resolve_cell
@@ -29,19 +30,64 @@ OBJECTIVES = {"acc_val": "maximize", "memory_mb": "minimize", "bank_mb_total": "
               "recovery_steps_mean": "minimize", "regret": "minimize"}  # none reads the test set
 
 
+SPACE_KEYS = {"int": {"type", "low", "high", "log"}, "float": {"type", "low", "high", "log"},
+              "categorical": {"type", "choices"}}
+
+
+def space_entry(name: str, dist: Any) -> tuple[str, dict[str, Any]]:
+    """The kind (int, float, categorical) and Optuna arguments of search-space entry ``name``:
+    ``{type: int|float, low, high, log}`` or ``{choices: [...]}``; a SpecError saying what is wrong."""
+    from optuna import distributions
+
+    try:
+        kind, kwargs = _entry(dist)
+        {"int": distributions.IntDistribution, "float": distributions.FloatDistribution,
+         "categorical": distributions.CategoricalDistribution}[kind](**kwargs)  # Optuna's own checks
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"search space entry {name!r} ({dist}): {str(exc).rstrip('.')}; give {{type: int|float, "
+                        "low: L, high: H "
+                        "(L <= H), log: true|false} or {choices: [...]} with at least one choice") from None
+    return kind, kwargs
+
+
+def _entry(dist: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(dist, dict):
+        raise ValueError("not a mapping")
+    kind = dist.get("type", "categorical" if "choices" in dist else None)
+    if kind not in SPACE_KEYS:
+        raise ValueError(f"type {kind!r} is not int, float or categorical")
+    unknown = sorted(set(dist) - SPACE_KEYS[kind])
+    missing = sorted(SPACE_KEYS[kind] - {"type", "log"} - set(dist))
+    if unknown or missing:
+        raise ValueError(f"{'unknown keys ' + str(unknown) if unknown else 'missing ' + str(missing)} for a "
+                         f"{kind} entry")
+    if kind == "categorical":
+        if not isinstance(dist["choices"], list):
+            raise ValueError("choices must be a list")
+        return kind, {"choices": dist["choices"]}
+    number = int if kind == "int" else (int, float)
+    bounds = (dist["low"], dist["high"])
+    if not all(isinstance(b, number) and not isinstance(b, bool) and math.isfinite(b) for b in bounds):
+        raise ValueError(f"low and high must be finite {kind}s")
+    return kind, {"low": dist["low"], "high": dist["high"], "log": bool(dist.get("log", False))}
+
+
+def check_space(strategy: str) -> None:
+    """Every search-space entry of ``strategy``'s spec is one Optuna can draw from, before any trial."""
+    spec = lookup("strategies", strategy)
+    for name, dist in spec.search_space.items():
+        try:
+            space_entry(name, dist)
+        except SpecError as exc:
+            raise SpecError(f"{spec._path or strategy}: {exc}") from None
+
+
 def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
-    """Draw one value per search-space entry: {type: int|float, low, high, log} or {choices: [...]}."""
+    """Draw one value per search-space entry (see :func:`space_entry`)."""
     params = {}
     for name, dist in space.items():
-        kind = dist.get("type", "categorical" if "choices" in dist else None)
-        if kind == "int":
-            params[name] = trial.suggest_int(name, dist["low"], dist["high"], log=dist.get("log", False))
-        elif kind == "float":
-            params[name] = trial.suggest_float(name, dist["low"], dist["high"], log=dist.get("log", False))
-        elif kind == "categorical":
-            params[name] = trial.suggest_categorical(name, dist["choices"])
-        else:
-            raise SpecError(f"search space entry {name!r}: give type int/float with low/high, or choices")
+        kind, kwargs = space_entry(name, dist)
+        params[name] = getattr(trial, f"suggest_{kind}")(name, **kwargs)
     return params
 
 
@@ -57,12 +103,16 @@ def make_pruner(name: str):
 
 
 def optuna_storage(url: str):
-    """An RDB URL as is; ``journal:FILE`` as a journal file (several local processes)."""
+    """An RDB URL as is; ``journal:FILE`` as a journal file (several local processes) in an existing folder."""
     if url.startswith("journal:"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
-        return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+        path = Path(url.removeprefix("journal:"))
+        if not path.parent.is_dir():
+            raise SpecError(f"--storage {url}: the journal's folder {path.parent} does not exist; create it or "
+                            "give a journal file in an existing folder")
+        return JournalStorage(JournalFileBackend(str(path)))
     return url
 
 
@@ -79,6 +129,7 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
     spec = lookup("strategies", strategy)
     if not spec.search_space:
         raise SpecError(f"strategy {strategy!r} has an empty search_space in its spec; nothing to tune")
+    check_space(strategy)
     resolve_cell(scenario, strategy, seed, device, test, tuned=False)  # validate before creating anything
     optuna.logging.set_verbosity(logging.WARNING)
     name = study_name or f"sweep-{strategy}-{scenario}-{'+'.join(objectives)}" + ("-test" if test else "")
@@ -167,13 +218,11 @@ def best_of(study, default: dict[str, Any], defaults: dict[str, Any], objective:
 def write_best(strategy: str, scenario: str, params: dict[str, Any], sweep: dict[str, Any] | None = None) -> Path:
     """Record ``params`` as the per-scenario best settings in the strategy's YAML spec, and ``sweep``
     (see :func:`provenance`) as where they came from."""
-    import yaml
-
     for folder in spec_dirs("strategies"):
         for path in sorted(folder.glob("*.yaml")):
             with locked(path):  # parallel sweeps (one per scenario) may write the same spec
                 text = path.read_text()
-                data = yaml.safe_load(text)
+                data = parse_yaml(text, str(path))
                 if isinstance(data, dict) and data.get("name") == strategy:
                     blocks = {"best": {**data.get("best", {}), scenario: params}}
                     if sweep is not None:

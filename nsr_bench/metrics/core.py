@@ -184,3 +184,19 @@ def late_regret_gap(curves: list[Curve], targets: dict[int, float], min_cycles: 
     late = range(cycles - math.ceil((cycles - 1) / 2), cycles)
     gaps = [g for c in curves if c.recurrence in late for g in shortfalls(c, targets)]
     return float(np.mean(gaps)) if gaps else None
+
+
+UNDEFINED = {  # metric -> why a stream leaves it undefined (None in the summary)
+    "bwt": "no task was last trained before the final experience (a one-task stream, or every task trained "
+           "last), so nothing can be compared after later training; forgetting reads 0 for the same reason",
+    "bwt_agnostic": "no task was last trained before the final experience (see bwt)",
+    "fwt": "no task is first trained after the second experience",
+    "retention": "no task recurs (one cycle), so no recurrence starts from a stored or carried adapter",
+    "recovery_steps_mean": "no task recurs (one cycle), so there is no recovery to time",
+}
+
+
+def undefined(summary: dict) -> list[str]:
+    """One warning per :data:`UNDEFINED` metric that ``summary`` leaves None, saying why."""
+    return [f"{metric} is undefined: {why}" for metric, why in UNDEFINED.items()
+            if metric in summary and summary[metric] is None]

@@ -34,6 +34,7 @@ class SmallCNN(StagedBackbone):
     """conv-conv-pool-fc feature extractor for small images (8x8 to 32x32)."""
 
     STAGES = (("conv1",), ("conv2",), ("fc",))
+    MIN_IMAGE_SIZE = 2  # the 2x2 pooling must leave at least one pixel for fc
 
     def __init__(self, in_channels: int = 1, image_size: int = 8, width: int = 16, feat_dim: int = 64):
         super().__init__()
@@ -77,6 +78,7 @@ class ResNet18Reduced(StagedBackbone):
     """
 
     STAGES = (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("layer4.0",), ("layer4.1",))
+    MIN_IMAGE_SIZE = 1  # padded convolutions and adaptive pooling take any size
 
     def __init__(self, in_channels: int = 3, image_size: int = 32, width: int = 20):
         super().__init__()
@@ -109,5 +111,9 @@ ARCHS = {"small_cnn": SmallCNN, "resnet18_reduced": ResNet18Reduced}
 def make_backbone(arch: str, in_channels: int, image_size: int, width: int | None = None) -> nn.Module:
     if arch not in ARCHS:
         raise ValueError(f"unknown backbone {arch!r}; choose one of {sorted(ARCHS)}")
+    smallest = ARCHS[arch].MIN_IMAGE_SIZE
+    if image_size < smallest or in_channels < 1:
+        raise ValueError(f"{arch} takes images of at least {smallest}x{smallest} pixels and 1 channel, got "
+                         f"image size {image_size} with {in_channels} channels")
     kwargs = {"width": width} if width else {}
     return ARCHS[arch](in_channels=in_channels, image_size=image_size, **kwargs)

@@ -10,6 +10,7 @@ JSON metadata; loading never unpickles anything.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +22,9 @@ from torch.nn import functional as F
 from nsr_bench.nsr.compress import CompressedDelta
 
 BANK_FORMAT = "nsr-bench/task-knowledge-bank"
-BANK_VERSION = 1
+BANK_VERSION = 2
+READ_VERSIONS = ("1", "2")  # 1: the metadata in several header keys (their order varied between processes)
+HEADER_KEY = "nsr-bench-bank"  # version 2: format, version and Bank in this one header key
 EVICTION_POLICIES = ("lru", "lfu", "fifo", "frequency")
 
 
@@ -189,9 +192,10 @@ class TaskKnowledgeBank:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> None:
-        """Write the Bank as one safetensors file with JSON metadata in its header."""
-        from safetensors.torch import save_file
+    def to_bytes(self) -> bytes:
+        """The Bank as one safetensors file, its JSON metadata in one header key (so that the same Bank
+        gives the same bytes in every process)."""
+        from safetensors.torch import save
 
         tensors, index = {}, {}
         for entry_id, entry in self.entries.items():
@@ -200,21 +204,19 @@ class TaskKnowledgeBank:
             index[str(entry_id)] = {
                 "meta": asdict(entry.meta),
                 "layers": {n: list(c.shape) for n, c in entry.layers.items()},
+                "ranks": {n: c.rank for n, c in entry.layers.items()},
             }
         header = {"cap": self.cap, "eviction": self.eviction, "next_id": self._next_id,
                   "evicted": self.evicted, "learned_tasks": sorted(self.learned_tasks), "entries": index}
-        metadata = {"format": BANK_FORMAT, "version": str(BANK_VERSION), "bank": json.dumps(header)}
+        document = {"format": BANK_FORMAT, "version": BANK_VERSION, "bank": header}
+        return save(tensors, metadata={HEADER_KEY: json.dumps(document, sort_keys=True)})
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`to_bytes` to ``path`` (through a temporary file and a rename)."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        save_file(tensors, str(tmp), metadata=metadata)
+        tmp.write_bytes(self.to_bytes())
         tmp.replace(path)
-
-    def to_bytes(self) -> bytes:
-        """The bytes of :meth:`save` (for storing a Bank in a database)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "bank.safetensors"
-            self.save(path)
-            return path.read_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TaskKnowledgeBank:
@@ -225,7 +227,8 @@ class TaskKnowledgeBank:
 
     @classmethod
     def load(cls, path: str | Path) -> TaskKnowledgeBank:
-        """Read a Bank saved by :meth:`save`; any other file raises :class:`BankFileError`."""
+        """Read a Bank saved by :meth:`save` (or by version 1's several header keys); any other file, or
+        one whose metadata contradicts its tensors, raises :class:`BankFileError`."""
         from safetensors import safe_open
 
         path = Path(path)
@@ -238,13 +241,17 @@ class TaskKnowledgeBank:
         except Exception as exc:  # safetensors raises several types for damaged files
             raise BankFileError(f"{path}: not a readable safetensors file ({exc}); "
                                 "the file is corrupt or truncated, re-save the Bank") from None
-        if metadata.get("format") != BANK_FORMAT:
-            raise BankFileError(f"{path}: not an nsr-bench Bank (format {metadata.get('format')!r})")
-        if metadata.get("version") != str(BANK_VERSION):
-            raise BankFileError(f"{path}: Bank format version {metadata.get('version')!r} is not "
-                                f"supported (this nsr-bench reads version {BANK_VERSION})")
         try:
-            header = json.loads(metadata["bank"])
+            document = _document(metadata)
+        except (TypeError, ValueError) as exc:
+            raise BankFileError(f"{path}: Bank metadata is not readable JSON ({exc}); re-save the Bank") from None
+        if document.get("format") != BANK_FORMAT:
+            raise BankFileError(f"{path}: not an nsr-bench Bank (format {document.get('format')!r})")
+        if str(document.get("version")) not in READ_VERSIONS:
+            raise BankFileError(f"{path}: Bank format version {document.get('version')!r} is not "
+                                f"supported (this nsr-bench reads versions {', '.join(READ_VERSIONS)})")
+        try:
+            header = document["bank"]
             bank = cls(cap=int(header["cap"]), eviction=header["eviction"])
             bank._next_id = int(header["next_id"])
             bank.evicted = [int(i) for i in header["evicted"]]
@@ -255,8 +262,49 @@ class TaskKnowledgeBank:
                           for n, shape in info["layers"].items()}
                 bank.entries[int(sid)] = BankEntry(tensors[f"{p}key"], layers, tensors[f"{p}head.weight"],
                                                    tensors[f"{p}head.bias"], EntryMeta(**info["meta"]))
+                _check_entry(bank.entries[int(sid)], info.get("ranks"))
             held = {t for e in bank.entries.values() for t in e.meta.tasks}
             bank.learned_tasks = {int(t) for t in header.get("learned_tasks", held)}  # older files: held only
+            _check_bank(bank, tensors)
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
             raise BankFileError(f"{path}: Bank metadata is inconsistent with its tensors ({exc!r})") from None
         return bank
+
+
+def _document(metadata: dict[str, str]) -> dict:
+    """Format, version and header of a Bank file: one JSON key (version 2) or several keys (version 1)."""
+    if HEADER_KEY in metadata:
+        return json.loads(metadata[HEADER_KEY])
+    return {"format": metadata.get("format"), "version": metadata.get("version"),
+            "bank": json.loads(metadata["bank"]) if "bank" in metadata else None}
+
+
+def _check_entry(entry: BankEntry, ranks: dict[str, int] | None) -> None:
+    """A ValueError where an entry's tensors contradict each other, its layer shapes or its ``ranks``."""
+    if entry.key.dim() != 1 or entry.head_weight.dim() != 2 or entry.head_bias.dim() != 1:
+        raise ValueError("key, head weight and head bias must have 1, 2 and 1 dimensions")
+    if not entry.head_weight.shape[0] == entry.head_bias.shape[0] == len(entry.meta.classes):
+        raise ValueError(f"head rows {entry.head_weight.shape[0]} and {entry.head_bias.shape[0]} for "
+                         f"{len(entry.meta.classes)} classes")
+    if ranks is not None and set(ranks) != set(entry.layers):
+        raise ValueError(f"ranks recorded for layers {sorted(ranks)}, tensors for {sorted(entry.layers)}")
+    for name, c in entry.layers.items():
+        rows, cols = c.shape[0], math.prod(c.shape[1:])
+        if c.U.dim() != 2 or c.S.dim() != 1 or c.Vh.dim() != 2 or c.U.shape != (rows, c.rank) \
+                or c.Vh.shape != (c.rank, cols):
+            raise ValueError(f"layer {name}: factors {tuple(c.U.shape)}, {tuple(c.S.shape)}, {tuple(c.Vh.shape)} "
+                             f"do not factor shape {tuple(c.shape)}")
+        if ranks is not None and ranks[name] != c.rank:
+            raise ValueError(f"layer {name}: header says rank {ranks[name]}, its tensors have rank {c.rank}")
+
+
+def _check_bank(bank: TaskKnowledgeBank, tensors: dict[str, Tensor]) -> None:
+    """A ValueError where the Bank's entries contradict its tensors or its cap."""
+    expected = {f"{i}/{name}" for i, e in bank.entries.items() for name in e.tensors()}
+    if set(tensors) != expected:
+        extra = sorted(set(tensors) - expected)
+        raise ValueError(f"{len(bank)} entries in the header, but tensors of other entries: {extra[:4]}")
+    if len(bank) > bank.cap:
+        raise ValueError(f"{len(bank)} entries above the cap K={bank.cap}")
+    if len({e.key.numel() for e in bank.entries.values()}) > 1:
+        raise ValueError("entries' keys have different lengths")

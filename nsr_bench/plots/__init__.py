@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nsr_bench.outputs import OutputFolder
+
 
 def studies(url: str) -> list:
     """Every Optuna study stored in the results database (none if it has no Optuna tables)."""
@@ -17,14 +19,13 @@ def studies(url: str) -> list:
     return [optuna.load_study(study_name=n, storage=url) for n in names]
 
 
-def render_all(store, out: str | Path, spec=None) -> tuple[list[Path], list[str], dict]:
+def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Path], list[str], dict]:
     """Render every figure the store has data for with figure spec ``spec`` (default: the shipped one):
     (written PNGs, reasons for skipped figures and for cells the spec leaves out, regret slope intervals)."""
     from nsr_bench.plots import figures
     from nsr_bench.plots.data import load
     from nsr_bench.plots.spec import default_spec
 
-    out = Path(out)
     spec = spec or default_spec()
     res = load(store)
     written, skipped, slopes = [], [], {}

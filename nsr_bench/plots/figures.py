@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nsr_bench.metrics.stats import Interval, t_interval
+from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots.data import Results, varies
 from nsr_bench.plots.regret import delta_switch, slope_interval, split_seeds, theorem_line
 from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name, select
@@ -27,14 +28,16 @@ class NoData(Exception):
     """The results store holds nothing this figure can show."""
 
 
-def _save(fig, out: Path, name: str) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{name}.pdf", bbox_inches="tight")
-    fig.savefig(out / f"{name}.png", dpi=150, bbox_inches="tight")
+def _save(fig, out: OutputFolder, name: str) -> Path:
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
-    return out / f"{name}.png"
+    try:
+        for suffix, dpi in (("pdf", "figure"), ("png", 150)):
+            with out.open(f"{name}.{suffix}") as f:
+                fig.savefig(f, format=suffix, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return out.path / f"{name}.png"
 
 
 def _style():
@@ -109,7 +112,7 @@ def _bars(ax, data, y: str, names: list[str], colours: list[str], groups: list[s
     ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right")
 
 
-def recovery_curves(res: Results, out: Path, spec: FigureSpec) -> Path:
+def recovery_curves(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     """Validation accuracy on a recurring task vs optimizer steps after its recurrence; one panel per
     (stream, recurrence), one line per strategy of the spec, 95% t bands over seeds."""
     _style()
@@ -143,7 +146,7 @@ def recovery_curves(res: Results, out: Path, spec: FigureSpec) -> Path:
     return _save(fig, out, "recovery_curves")
 
 
-def regret_vs_cycles(res: Results, out: Path, spec: FigureSpec) -> tuple[Path, dict[str, Interval]]:
+def regret_vs_cycles(res: Results, out: OutputFolder, spec: FigureSpec) -> tuple[Path, dict[str, Interval]]:
     """Cumulative regret vs cycle T per strategy on the streams with the most cycles, and the Theorem-1
     line T(M-1)·Δ_switch with Δ_switch estimated on held-out cells: the memoryless (``memory_mb == 0``)
     cells of the largest seed, which the figure does not draw. Returns the fitted slopes per strategy
@@ -206,7 +209,7 @@ def regret_vs_cycles(res: Results, out: Path, spec: FigureSpec) -> tuple[Path, d
     return _save(fig, out, "regret_vs_cycles"), slopes
 
 
-def accuracy_matrices(res: Results, out: Path, spec: FigureSpec) -> Path:
+def accuracy_matrices(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     """R[i, j] heatmaps (training experience x task), oracle inference, first seed of each strategy of
     the spec, per stream."""
     sns = _style()
@@ -238,7 +241,7 @@ def accuracy_matrices(res: Results, out: Path, spec: FigureSpec) -> Path:
     return _save(fig, out, "accuracy_matrices")
 
 
-def metric_bars(res: Results, out: Path, spec: FigureSpec) -> Path:
+def metric_bars(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     """ACC / BWT / forgetting per strategy of the spec (and stream) with 95% t intervals over seeds; *
     marks Holm-adjusted p < 0.05 in a paired t-test by seed against the reference."""
     _style()
@@ -278,7 +281,7 @@ def metric_bars(res: Results, out: Path, spec: FigureSpec) -> Path:
     return _save(fig, out, "metric_bars")
 
 
-def ablation(res: Results, out: Path, spec: FigureSpec) -> Path:
+def ablation(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     """Bank on/off x allocation rule, as small multiples: recovery steps and ACC (rows) per distillation
     weight (columns); cells whose other varying parameters sit at their defaults."""
     _style()
@@ -328,7 +331,7 @@ def cap_sweep(banked):
     return pd.concat(kept) if kept else banked
 
 
-def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
+def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     """Bank MB vs retention cap K, recovery of recurrences whose entry was recalled vs not (per K), and the
     memory each strategy of the spec keeps (``memory_mb``: 0 only for the memoryless ones). The K panels
     use :func:`cap_sweep`'s cells."""
@@ -392,7 +395,7 @@ def memory_budget(res: Results, out: Path, spec: FigureSpec) -> Path:
     return _save(fig, out, "memory_budget")
 
 
-def optuna_study(study, out: Path) -> Path:
+def optuna_study(study, out: OutputFolder) -> Path:
     """Optimisation history and parameter importances of one sweep."""
     _style()
     import matplotlib.pyplot as plt

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
+from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots.figures import _save, _style
 
 LABELS = {"policy": "trained policy (greedy)", "uniform": "uniform random", "fresh": "always fresh",
           "nearest": "recall nearest entry"}
 
 
-def training_curve(curve: list[dict], png: Path, window: int = 4) -> Path:
+def training_curve(curve: list[dict], out: OutputFolder, name: str, window: int = 4) -> Path:
     """Per-episode mean regret of the policy (before fitting on that episode) and of the reference
-    choices, with a running mean over ``window`` episodes (one of each training stream); writes ``png``
-    and the PDF beside it."""
+    choices, with a running mean over ``window`` episodes (one of each training stream); writes
+    ``name.png`` and ``name.pdf`` into ``out``."""
     _style()
     import matplotlib.pyplot as plt
 
@@ -30,4 +31,4 @@ def training_curve(curve: list[dict], png: Path, window: int = 4) -> Path:
     ax.set_ylabel("regret per decision\n(best trial reward - chosen)")
     ax.set_title(f"rl: offline training curve (running mean of {window})")
     ax.legend(fontsize=8)
-    return _save(fig, png.parent, png.stem)
+    return _save(fig, out, name)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
+
+from nsr_bench.outputs import OutputFolder
 
 TABLES = ("cells", "accuracy", "curves", "runs")
 SUMMARY = "summary"  # the summary table (summary_rows), exported next to the store's tables
@@ -30,17 +34,15 @@ def frames(store) -> dict:
     return out
 
 
-def export(store, folder: str | Path) -> list[Path]:
-    """Write every table, and the summary, as ``<name>.parquet`` and ``<name>.csv`` under ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
+def export(store, folder: OutputFolder) -> list[Path]:
+    """Write every table, and the summary, as ``<name>.parquet`` and ``<name>.csv`` into ``folder``."""
+    names = [*TABLES, SUMMARY]
+    folder.check(*(f"{name}{suffix}" for name in names for suffix in (".parquet", ".csv")))
     tables = {**frames(store), SUMMARY: summary_frame(summary_rows(store)[0])}
+    written = []
     for name, df in tables.items():
-        for suffix, write in ((".parquet", df.to_parquet), (".csv", df.to_csv)):
-            path = folder / f"{name}{suffix}"
-            write(path, index=False)
-            written.append(path)
+        written.append(folder.write_bytes(f"{name}.parquet", df.to_parquet(index=False)))
+        written.append(folder.write_text(f"{name}.csv", df.to_csv(index=False)))
     return written
 
 
@@ -71,20 +73,16 @@ def summary_frame(rows):
     return pd.DataFrame([r.as_dict() for r in rows])
 
 
-def export_cell(store, cell: str, folder: str | Path) -> list[Path]:
+def export_cell(store, cell: str, folder: OutputFolder) -> list[Path]:
     """Write one cell (hash or unique prefix) as files: ``manifest.json``, ``summary.json``,
     ``accuracy_matrix.csv`` (one row per inference mode and experience, one column per task),
     ``curves.csv`` and, if it has one, ``bank.safetensors``."""
-    import csv
-
     row = store.cell(cell)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in ("manifest", "summary"):
-        path = folder / f"{name}.json"
-        path.write_text(json.dumps(json.loads(row[name]), indent=1, sort_keys=True) + "\n")
-        written.append(path)
+    bank = store.bank_bytes(row["hash"])
+    folder.check("manifest.json", "summary.json", "accuracy_matrix.csv", "curves.csv",
+                 *(["bank.safetensors"] if bank is not None else []))
+    written = [folder.write_text(f"{name}.json", json.dumps(json.loads(row[name]), indent=1, sort_keys=True)
+                                 + "\n") for name in ("manifest", "summary")]
     accuracy = store.rows("accuracy", row["hash"])
     tasks = sorted({r["task"] for r in accuracy})
     matrix: dict[tuple[str, int], dict[int, float]] = {}
@@ -96,11 +94,9 @@ def export_cell(store, cell: str, folder: str | Path) -> list[Path]:
                                       [[m, i, *(accs.get(t) for t in tasks)] for (m, i), accs in matrix.items()]),
               "curves.csv": (curve_fields, [[r[k] for k in curve_fields] for r in curves])}
     for name, (header, body) in tables.items():
-        with open(folder / name, "w", newline="") as f:
-            csv.writer(f).writerows([header, *body])
-        written.append(folder / name)
-    bank = store.bank_bytes(row["hash"])
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows([header, *body])
+        written.append(folder.write_text(name, text.getvalue()))
     if bank is not None:
-        (folder / "bank.safetensors").write_bytes(bank)
-        written.append(folder / "bank.safetensors")
+        written.append(folder.write_bytes("bank.safetensors", bank))
     return written

@@ -6,8 +6,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from nsr_bench.outputs import OutputFolder
 
-def write_report(store, out: str | Path, spec=None) -> list[Path]:
+
+def write_report(store, out: OutputFolder, spec=None) -> list[Path]:
     """Write ``report.md`` and ``report.html`` (figures under ``out/figures``, drawn with figure spec
     ``spec``, default the shipped one); returns the paths."""
     from nsr_bench.metrics.summary import caption, markdown, table, to_html
@@ -16,8 +18,8 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     from nsr_bench.results.throughput import store_throughput
     from nsr_bench.results.throughput import table as throughput_table
 
-    out = Path(out)
-    figures, skipped, slopes = render_all(store, out / "figures", spec)
+    out.check("report.md", "report.html")
+    figures, skipped, slopes = render_all(store, out.sub("figures"), spec)
     rows, reference = summary_rows(store, spec)
     head, lines = table(rows)
     note = caption(rows, reference)
@@ -34,7 +36,7 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     md += ["## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in figures] + [""]
     if skipped:
         md += ["## Not rendered", ""] + [f"- {r}" for r in skipped] + [""]
-    (out / "report.md").write_text("\n".join(md))
+    written = [out.write_text("report.md", "\n".join(md))]
     body = [f"<h1>nsr-bench report</h1><p>Results: <code>{html.escape(store.url)}</code></p>",
             "<h2>Summary</h2>", to_html(head, lines), f"<p>{html.escape(note)}</p>"]
     if verdicts is not None:
@@ -43,9 +45,9 @@ def write_report(store, out: str | Path, spec=None) -> list[Path]:
     body += ["<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
     if skipped:
         body += ["<h2>Not rendered</h2><ul>", *(f"<li>{html.escape(r)}</li>" for r in skipped), "</ul>"]
-    (out / "report.html").write_text("<!doctype html><meta charset='utf-8'><title>nsr-bench report</title>"
-                                     + "\n".join(body))
-    return [out / "report.md", out / "report.html"]
+    written.append(out.write_text("report.html", "<!doctype html><meta charset='utf-8'><title>nsr-bench report"
+                                  "</title>" + "\n".join(body)))
+    return written
 
 
 def claims_table(store) -> tuple[list[str], list[list[str]]] | None:

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from nsr_bench.config import SpecError
+from nsr_bench.outputs import OutputFolder
 from nsr_bench.rl.features import FEATURES
 
 VERSION = 1
@@ -50,10 +51,9 @@ class Policy:
         return {"version": VERSION, "features": list(FEATURES), "weights": self.weights.tolist(),
                 "training": self.training}
 
-    def save(self, path: str | Path) -> None:
-        from nsr_bench.cache import save_json_atomic
-
-        save_json_atomic(self.to_json(), Path(path))
+    def save(self, out: OutputFolder, name: str) -> Path:
+        """Write the policy as JSON file ``name`` into ``out``; returns its path."""
+        return out.write_text(name, json.dumps(self.to_json()))
 
     @classmethod
     def load(cls, name: str) -> Policy:

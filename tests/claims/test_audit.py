@@ -8,6 +8,7 @@ from nsr_bench.claims.protocol import load_protocol, plan
 from nsr_bench.claims.verdict import VERDICTS
 from nsr_bench.cli import main
 from nsr_bench.config import SpecError
+from nsr_bench.outputs import OutputFolder
 from nsr_bench.results.store import ResultsStore
 
 
@@ -50,7 +51,7 @@ def test_report_carries_the_claims_section(audited, tmp_path):
     from nsr_bench.results.report import write_report
 
     folder, _ = audited
-    md, page = write_report(ResultsStore(folder), tmp_path)
+    md, page = write_report(ResultsStore(folder), OutputFolder(tmp_path, "--out"))
     text = md.read_text()
     assert "## Claims" in text and "recovery_10x" in text and "untestable here" in text
     assert "<h2>Claims" in page.read_text()

@@ -1,4 +1,9 @@
+import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -164,17 +169,87 @@ def test_bad_bank_settings_are_rejected(kwargs):
         TaskKnowledgeBank(**kwargs)
 
 
-def test_a_bank_of_another_format_version_is_rejected(tmp_path):
+def header_and_tensors(path):
     from safetensors import safe_open
 
+    from nsr_bench.nsr.bank import HEADER_KEY
+
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    assert list(meta) == [HEADER_KEY]
+    return json.loads(meta[HEADER_KEY]), tensors
+
+
+def rewrite(tmp_path, document, tensors):
+    from nsr_bench.nsr.bank import HEADER_KEY
+
+    path = tmp_path / "rewritten.safetensors"
+    save_file(tensors, str(path), metadata={HEADER_KEY: json.dumps(document)})
+    return path
+
+
+def test_a_bank_of_another_format_version_is_rejected(tmp_path):
     from nsr_bench.nsr.bank import BANK_FORMAT
 
     bank = TaskKnowledgeBank()
     bank.reserve(make_entry(torch.randn(4), 0), now=0)
     bank.save(tmp_path / "bank.safetensors")
-    with safe_open(str(tmp_path / "bank.safetensors"), framework="pt") as f:
-        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
-    save_file(tensors, str(tmp_path / "v99.safetensors"), metadata={**meta, "version": "99"})
-    with pytest.raises(BankFileError, match="version '99' is not supported"):
-        TaskKnowledgeBank.load(tmp_path / "v99.safetensors")
-    assert meta["format"] == BANK_FORMAT
+    document, tensors = header_and_tensors(tmp_path / "bank.safetensors")
+    assert document["format"] == BANK_FORMAT and document["version"] == 2
+    with pytest.raises(BankFileError, match="version 99 is not supported"):
+        TaskKnowledgeBank.load(rewrite(tmp_path, {**document, "version": 99}, tensors))
+
+
+def test_a_version_1_bank_with_several_header_keys_still_loads(tmp_path):
+    from nsr_bench.nsr.bank import BANK_FORMAT
+
+    bank = TaskKnowledgeBank(cap=3)
+    bank.reserve(make_entry(torch.randn(4), 0), now=0)
+    bank.save(tmp_path / "bank.safetensors")
+    document, tensors = header_and_tensors(tmp_path / "bank.safetensors")
+    old = tmp_path / "v1.safetensors"
+    save_file(tensors, str(old), metadata={"format": BANK_FORMAT, "version": "1",
+                                           "bank": json.dumps(document["bank"])})
+    assert TaskKnowledgeBank.load(old).describe() == bank.describe()
+
+
+def test_the_same_bank_gives_the_same_bytes_in_every_process(tmp_path):
+    code = ("import sys, torch\n"
+            "sys.path.insert(0, sys.argv[2])\n"
+            "from test_bank import make_entry\n"
+            "from nsr_bench.nsr.bank import TaskKnowledgeBank\n"
+            "bank = TaskKnowledgeBank(cap=4, eviction='lfu')\n"
+            "for t in range(3):\n"
+            "    bank.reserve(make_entry(torch.eye(4)[t], t), now=t)\n"
+            "bank.save(sys.argv[1])\n")
+    paths = [tmp_path / f"bank{i}.safetensors" for i in range(2)]
+    for path, seed in zip(paths, ("1", "2"), strict=True):  # different hash seeds: different dict orders
+        subprocess.run([sys.executable, "-c", code, str(path), str(Path(__file__).parent)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d, t: d["bank"]["entries"]["0"]["ranks"].update({"features.fc": 4}), "header says rank 4"),
+    (lambda d, t: t.update({"0/layer.features.fc.S": t["0/layer.features.fc.S"][:1]}), "do not factor shape"),
+    (lambda d, t: d["bank"]["entries"]["0"]["layers"].update({"features.fc": [6, 7]}), "do not factor shape"),
+    (lambda d, t: t.update({k.replace("0/", "7/"): v.clone() for k, v in list(t.items())}),
+     "tensors of other entries"),
+    (lambda d, t: d["bank"]["entries"].pop("1"), "tensors of other entries"),
+    (lambda d, t: d["bank"]["entries"]["0"]["meta"].update({"classes": [0]}), "head rows 2 and 2 for 1 classes"),
+    (lambda d, t: d["bank"].update({"cap": 1}), "above the cap"),
+])
+def test_metadata_contradicting_the_tensors_is_a_bank_file_error(tmp_path, capsys, change, message):
+    from nsr_bench.cli import main
+
+    bank = TaskKnowledgeBank(cap=4)
+    for t in range(2):
+        bank.reserve(make_entry(torch.eye(4)[t], t), now=t)
+    bank.save(tmp_path / "bank.safetensors")
+    document, tensors = header_and_tensors(tmp_path / "bank.safetensors")
+    change(document, tensors)
+    path = rewrite(tmp_path, document, tensors)
+    with pytest.raises(BankFileError, match=message):
+        TaskKnowledgeBank.load(path)
+    assert main(["bank", "inspect", str(path)]) == 2
+    assert "Bank metadata is inconsistent with its tensors" in capsys.readouterr().err

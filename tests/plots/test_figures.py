@@ -1,5 +1,6 @@
 import pytest
 
+from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots import figures, render_all, studies
 from nsr_bench.plots.data import load
 from nsr_bench.plots.spec import default_spec
@@ -8,20 +9,20 @@ from nsr_bench.plots.spec import default_spec
 @pytest.mark.parametrize("name", ["recovery_curves", "regret_vs_cycles", "accuracy_matrices", "metric_bars",
                                   "ablation", "memory_budget"])
 def test_each_figure_writes_a_non_empty_png_and_pdf(small_store, tmp_path, name):
-    result = getattr(figures, name)(load(small_store), tmp_path, default_spec())
+    result = getattr(figures, name)(load(small_store), OutputFolder(tmp_path, "--out"), default_spec())
     png = result[0] if isinstance(result, tuple) else result
     assert png.stat().st_size > 5000 and png.with_suffix(".pdf").stat().st_size > 1000
 
 
 def test_regret_slopes_rank_the_bank_below_fresh(small_store, tmp_path):
-    _, slopes = figures.regret_vs_cycles(load(small_store), tmp_path, default_spec())
+    _, slopes = figures.regret_vs_cycles(load(small_store), OutputFolder(tmp_path, "--out"), default_spec())
     assert slopes["NSR (Bank + similarity)"].mean < slopes["Fresh (memoryless)"].mean
 
 
 def test_optuna_figure_and_render_all(small_store, tmp_path):
     (study,) = studies(small_store.url)
-    assert figures.optuna_study(study, tmp_path).stat().st_size > 5000
-    written, skipped, _ = render_all(small_store, tmp_path / "all")
+    assert figures.optuna_study(study, OutputFolder(tmp_path, "--out")).stat().st_size > 5000
+    written, skipped, _ = render_all(small_store, OutputFolder(tmp_path / "all", "--out"))
     assert len(written) == 7
     (left_out,) = skipped  # the sweep's carry trials and nsr[cap=1]: no spec entry selects them
     assert left_out.startswith("headline figures:") and "nsr[cap=1]" in left_out
@@ -30,7 +31,7 @@ def test_optuna_figure_and_render_all(small_store, tmp_path):
 def test_empty_store_says_what_each_figure_needs(tmp_path):
     from nsr_bench.results.store import ResultsStore
 
-    written, skipped, _ = render_all(ResultsStore(tmp_path), tmp_path / "figs")
+    written, skipped, _ = render_all(ResultsStore(tmp_path), OutputFolder(tmp_path / "figs", "--out"))
     assert written == [] and len(skipped) == 6 and all("need" in s for s in skipped)
 
 
@@ -48,9 +49,9 @@ def test_report_writes_markdown_and_html(small_store, tmp_path, capsys):
 def drawn(monkeypatch, small_store, tmp_path, *names):
     """The matplotlib figures the named functions draw (captured before they are closed)."""
     captured = []
-    monkeypatch.setattr(figures, "_save", lambda fig, out, name: captured.append(fig) or out / f"{name}.png")
+    monkeypatch.setattr(figures, "_save", lambda fig, out, name: captured.append(fig) or out.path / f"{name}.png")
     for name in names:
-        getattr(figures, name)(load(small_store), tmp_path, default_spec())
+        getattr(figures, name)(load(small_store), OutputFolder(tmp_path, "--out"), default_spec())
     return captured
 
 
@@ -75,7 +76,7 @@ def test_ablation_without_cells_at_the_defaults_is_no_data_not_a_crash(monkeypat
     """A store holding only variants (e.g. memory_ablation.yaml's) has no cell at the spec's settings."""
     monkeypatch.setattr(figures, "at_defaults", lambda cells, *a, **k: cells["seed"] < -1)
     with pytest.raises(figures.NoData, match="sit at their spec's defaults"):
-        figures.ablation(load(small_store), tmp_path, default_spec())
+        figures.ablation(load(small_store), OutputFolder(tmp_path, "--out"), default_spec())
 
 
 def test_the_cap_panels_take_the_one_at_a_time_cap_factor_not_other_factors_cells():

@@ -14,6 +14,7 @@ from nsr_bench.rl.train import TRAIN_SEED, TrialRule, fit, regrets
 
 def test_train_rl_writes_a_loadable_policy_with_its_curve_and_figure(tmp_path):
     out, figure = tmp_path / "p.json", tmp_path / "fig" / "curve.png"
+    figure.parent.mkdir()  # a path in a missing folder is refused
     assert main(["train-rl", "--test", "--episodes", "1", "--trial-steps", "2", "--out", str(out),
                  "--figure", str(figure)]) == 0
     policy = Policy.load(str(out))
