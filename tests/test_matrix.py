@@ -176,16 +176,34 @@ def test_two_workers_on_postgresql_run_every_cell_once(tmp_path):
     assert all(r > 0 for r in ran), f"one worker did everything: {ran}"
 
 
-def test_a_failing_cell_is_recorded_and_does_not_stop_the_matrix(tmp_path, capsys):
+def test_a_failing_cell_is_recorded_and_does_not_stop_the_matrix(tmp_path, capsys, monkeypatch):
+    from nsr_bench import runner
     from nsr_bench.cli import main
 
+    real = runner.execute_cell
+
+    def failing(cell, *args, **kwargs):
+        if cell.strategy_params["rank"] == 2:
+            raise RuntimeError("this cell breaks")
+        return real(cell, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "execute_cell", failing)
     spec = tmp_path / "m.yaml"
     spec.write_text("name: m\nstrategy: carry\nscenarios: [digits_cyclic]\nseeds: [0]\ntest: true\n"
-                    "factors:\n  targets: [null, [features.nope]]\n")
+                    "factors:\n  rank: [1, 2]\n")
     assert main(["matrix", str(spec), "--results", str(tmp_path)]) == 1
     captured = capsys.readouterr()
-    assert "failed" in captured.err and "not a module of the model" in captured.err
+    assert "failed" in captured.err and "this cell breaks" in captured.err
     assert "1 of 2 cells finished (1 failed" in captured.out
     store = ResultsStore(tmp_path)
     assert len(store.table("cells")) == 1
     assert [r["status"] for r in store.table("runs")].count("failed") == 1
+
+
+def test_a_combination_the_model_cannot_take_is_skipped_before_anything_runs():
+    from nsr_bench.matrix import MatrixSpec, expand
+
+    spec = MatrixSpec(name="m", strategy="carry", scenarios=["digits_cyclic"], test=True,
+                      factors={"targets": [None, ["features.nope"]]})
+    cells, skipped = expand(spec)
+    assert len(cells) == 1 and "not a module of the model" in skipped[0][1]

@@ -221,7 +221,7 @@ def test_a_tampered_document_is_one_clear_error(tmp_path, capsys, document, text
 @pytest.fixture(scope="module")
 def queued_cells():
     """Three cells (seeds 0-2 of one resolved cell) for the queue; nothing of them is run."""
-    from nsr_bench.runner import resolve_cell
+    from nsr_bench.resolution import resolve_cell
 
     cell = resolve_cell("digits_cyclic", "carry", 0, "cpu", test=True)
     return [cell.model_copy(update={"seed": seed}) for seed in range(3)]

@@ -112,12 +112,12 @@ def test_sweeps_tune_from_the_defaults_not_from_earlier_best_settings(tmp_path, 
 
 def test_provenance_names_the_study_scenario_code_and_budget(tmp_path):
     from nsr_bench.hpo.sweep import provenance
-    from nsr_bench.identity import source_digest
+    from nsr_bench.memo import code_digest
 
     study = sweep("carry", "digits_cyclic[cycles=1]", 2, ResultsStore(tmp_path), pruner="none", test=True)
     record = provenance(study, "digits_cyclic[cycles=1]", "acc_val", 0, 0, "none")
     assert record["study"] == study.study_name and record["scenario"] == "digits_cyclic[cycles=1]"
-    assert record["trials"] == 2 and record["pruned"] == 0 and record["code"] == source_digest()
+    assert record["trials"] == 2 and record["pruned"] == 0 and record["code"] == code_digest("nsr_bench.hpo.sweep")
     assert record["value"] == round(study.best_value, 6)
 
 
