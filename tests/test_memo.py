@@ -222,3 +222,14 @@ def test_a_rank_the_model_cannot_take_is_refused_at_resolve_time():
         resolve_cell("digits_cyclic", "carry[targets=[features.nope]]", 0, "cpu", test=True)
     with pytest.raises(SpecError, match="choose rank <= "):
         resolve_cell("split_cifar10_cyclic[width=4]", "fresh[rank=64]", 0, "cpu", test=True)
+
+
+def test_an_artifact_is_hashed_once_per_process(monkeypatch):
+    _pretrain()
+    memo._verified.clear()
+    hashed = []
+    real = memo.content_digest
+    monkeypatch.setattr(memo, "content_digest", lambda path: hashed.append(path) or real(path))
+    for _ in range(3):
+        assert _pretrain()[2]["loaded_from_cache"]
+    assert len(hashed) == 1
