@@ -53,7 +53,8 @@ def format_table(labels: list[str], summaries: list[dict]) -> str:
 
 
 def run_options(args: argparse.Namespace) -> dict:
-    """Merge ``--config FILE`` (keys matching the flags) under the explicit flags and defaults."""
+    """Merge ``--config FILE`` (keys matching the flags) under the explicit flags and over the defaults; a
+    switch given either way (``--force`` or ``--no-force``) overrides the file's value."""
     from nsr_bench.config import SpecError, load_yaml
 
     config = load_yaml(args.config) if args.config else {}
@@ -63,7 +64,7 @@ def run_options(args: argparse.Namespace) -> dict:
     opts = {}
     for key, default in RUN_KEYS.items():
         flag = getattr(args, key)
-        opts[key] = flag if flag not in (None, False, []) else config.get(key, default)
+        opts[key] = flag if flag not in (None, []) else config.get(key, default)  # an explicit flag wins
     if isinstance(opts["strategy"], str):
         opts["strategy"] = [opts["strategy"]]
     opts["seeds"] = parse_seeds(str(opts["seeds"])) if not isinstance(opts["seeds"], list) else opts["seeds"]
@@ -95,6 +96,11 @@ def check_data(cells) -> None:
         raise DataError("missing data, nothing was run:\n  " + "\n  ".join(problems))
 
 
+def reuse_line(reused: int, computed: int, failed: int) -> str:
+    """What a command did with its cells, printed at its end."""
+    return f"cells: reused {reused}, computed {computed}" + (f", failed {failed}" if failed else "")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -110,14 +116,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_data([cell for _, cell in selected])
     store = ResultsStore(opts["results"])
     summaries, labels, failed = [], [], []
-    with tqdm(total=len(selected), desc="cells", unit="cell", file=sys.stderr) as bar:
+    reused = 0 if opts["force"] else sum(store.done(cell.hash) for _, cell in selected)
+    with tqdm(total=len(selected) - reused, desc="cells", unit="cell", file=sys.stderr) as bar:
         for selector, cell in selected:
+            computes = opts["force"] or not store.done(cell.hash)
             try:
                 summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
                 labels.append(selector)
             except Exception as exc:  # recorded in the store's runs table; the other cells go on
                 failed.append(f"{cell.strategy} seed {cell.seed} ({cell.hash}): {type(exc).__name__}: {exc}")
-            bar.update(1)
+            bar.update(computes)  # the bar's rate and ETA are the computed cells'
+    print(reuse_line(reused, len(selected) - reused - len(failed), len(failed)), file=sys.stderr)
     for line in failed:
         print(f"nsr-bench: cell failed: {line}", file=sys.stderr)
     for line in sorted({w for s in summaries for w in s.get("warnings", [])}):  # metrics left undefined
@@ -195,8 +204,10 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         print(f"{len(cells)} cells of {spec.name!r} queued in {args.storage}; {waiting} waiting for workers")
         return 0
     store = ResultsStore(args.storage or args.results)
+    reused = sum(store.done(c.spec.hash) for c in cells)
     with tqdm(total=len(cells), desc=spec.name, unit="cell", file=sys.stderr) as bar:
         finished, summaries, failed = matrix.run_matrix(cells, store, args.jobs, bar)
+    print(reuse_line(reused, len(finished) - reused, len(failed)), file=sys.stderr)
     for cell_hash, error in failed.items():
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
     rows = matrix.summary_table(finished, summaries, spec.reference)
@@ -523,8 +534,9 @@ def shared(*names: str, **defaults: Any) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     for name in names:
         flag = "--" + name.replace("_", "-")
-        if name in ("json", "untuned", "overwrite"):
-            parent.add_argument(flag, action="store_true", help=SHARED[name])
+        if name in ("json", "untuned", "overwrite"):  # --no-NAME too, so a flag can switch a --config value off
+            parent.add_argument(flag, action=argparse.BooleanOptionalAction, default=defaults.get(name, False),
+                                help=SHARED[name])
             continue
         default = defaults.get(name, shown_defaults[name] if name == "results" else None)
         default, shown = default if isinstance(default, tuple) else (default, default or shown_defaults[name])
@@ -541,15 +553,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run cells (default: NSR vs fresh vs carry on the embedded scenario)",
                          parents=[shared("results", "device", "data_root", "json", "untuned",
-                                         results=(None, "results"), device=(None, "auto"))])
+                                         results=(None, "results"), device=(None, "auto"), json=None,
+                                         untuned=None)])
     run.add_argument("--scenario",
                      help=f"scenario, optionally NAME[key=value,...] (default {DEFAULT_SCENARIO})")
     run.add_argument("--strategy", action="append", default=[],
                      help='strategy, repeatable, e.g. "nsr[rank=8,cap=20]" (default: nsr, fresh, carry)')
     run.add_argument("--seeds", help="seeds as 0,1,2 or 0-2 (default 0)")
     run.add_argument("--config", help="YAML file whose keys match these flags")
-    run.add_argument("--force", action="store_true", help="recompute cells that are already finished")
-    run.add_argument("--test", action="store_true", help="use every spec's tiny test configuration")
+    run.add_argument("--force", action=argparse.BooleanOptionalAction,
+                     help="recompute cells that are already finished")
+    run.add_argument("--test", action=argparse.BooleanOptionalAction,
+                     help="use every spec's tiny test configuration")
     run.set_defaults(func=cmd_run)
     data = sub.add_parser("data", help="list every scenario with whether its data is available here",
                           parents=[shared("data_root", "device", device="cpu")])

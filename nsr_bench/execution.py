@@ -110,11 +110,18 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
     from nsr_bench.plugins.reporting import EVALUATION_MODES, collect, modes_differ
     from nsr_bench.scenarios.targets import dedicated_targets
 
+    def stage(text: str) -> None:
+        if progress is not None:
+            progress.set_postfix_str(f"{cell.strategy} seed {cell.seed}: {text}")
+
     started = time.perf_counter()
     seed_everything(cell.seed)
+    stage("data and backbone (pre-training on a cold cache)")
     scenario = resolve(cell.builder)(**cell.scenario_params, seed=cell.seed, device=cell.device)
+    stage("targets (dedicated adapters on a cold cache)")
     targets = dedicated_targets(scenario, cell.train, cell.seed, cell.device)  # shared by every strategy
     impl = resolve(cell.impl)
+    stage("frozen-prefix features")
     model, context, plugins, feature_cache = prepare(
         cell, scenario, lambda ctx: impl.build(impl.Params(**cell.strategy_params), ctx))
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
@@ -136,8 +143,7 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
         strategy.train(exp, num_workers=0)
         evaluate()
         strategy.eval(bm.valid_stream, num_workers=0, mode="oracle", split="val")  # what tuning may read
-        if progress is not None:
-            progress.set_postfix_str(f"{cell.strategy} seed {cell.seed}: exp {i}/{len(scenario.order)}")
+        stage(f"trained and evaluated exp {i}/{len(scenario.order)}")
         if on_experience is not None:  # sweeps prune on validation accuracy, never on the test set
             seen = sorted(set(scenario.order[:i]))
             on_experience(i, float(np.mean([recorder.rows["val/oracle"][-1][j] for j in seen])))

@@ -187,13 +187,13 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = 20.0) -> None:
 def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[list[Cell], list[dict], dict]:
     """Run the unfinished cells (``jobs`` local processes, each cell with the thread count it was
     expanded with: pass ``threads=worker_threads(jobs)`` to :func:`expand`). A failing cell is recorded in the
-    store's ``runs`` table and does not stop the others. Returns the finished cells, their
+    store's ``runs`` table and does not stop the others. ``progress`` (a tqdm bar) counts the cells it
+    computes, not the reused ones. Returns the finished cells, their
     summaries, and {hash: error} of the cells that failed."""
     pending = [c.spec for c in cells if not store.done(c.spec.hash)]
     failed: dict[str, str] = {}
-    if progress is not None:
-        progress.total = len(cells)
-        progress.update(len(cells) - len(pending))
+    if progress is not None:  # the bar counts the cells to compute, so its rate and ETA are theirs
+        progress.reset(total=len(pending))
     if jobs <= 1:
         for cell in pending:
             try:

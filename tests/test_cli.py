@@ -58,8 +58,27 @@ def test_config_file_supplies_flags(tmp_path, capsys):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(f"strategy: carry\nseeds: 1\ntest: true\njson: true\nresults: {tmp_path / 'out'}\n")
     assert main(["run", "--config", str(cfg)]) == 0
-    (summary,) = json.loads(capsys.readouterr().out)
+    first = capsys.readouterr()
+    (summary,) = json.loads(first.out)
     assert (summary["strategy"], summary["seed"]) == ("carry", 1)
+    err = first.err
+    assert main(["run", "--config", str(cfg), "--no-json"]) == 0  # an explicit flag switches the file's off
+    captured = capsys.readouterr()
+    assert captured.out.startswith("scenario: digits_cyclic") and "cells: reused 1, computed 0" in captured.err
+    assert "cells: reused 0, computed 1" in err
+
+
+def test_an_explicit_flag_overrides_the_config_file_both_ways(tmp_path):
+    from nsr_bench.cli import build_parser, run_options
+
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("force: true\njson: true\ntest: false\n")
+    parser = build_parser()
+    opts = run_options(parser.parse_args(["run", "--config", str(cfg), "--no-force", "--no-json", "--test"]))
+    assert (opts["force"], opts["json"], opts["test"]) == (False, False, True)
+    opts = run_options(parser.parse_args(["run", "--config", str(cfg)]))
+    assert (opts["force"], opts["json"], opts["test"]) == (True, True, False)
+    assert run_options(parser.parse_args(["run"]))["force"] is False
 
 
 @pytest.mark.parametrize("args, message", [

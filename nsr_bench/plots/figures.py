@@ -408,7 +408,9 @@ def optuna_study(study, out: OutputFolder) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     values = [t.value for t in done]
     axes[0].plot([t.number for t in done], values, "o", label="trial")
-    axes[0].plot([t.number for t in done], np.maximum.accumulate(values), "-", label="best so far")
+    best = np.minimum if study.direction == optuna.study.StudyDirection.MINIMIZE else np.maximum
+    axes[0].plot([t.number for t in done], best.accumulate(values), "-", label="best so far")
+    axes[0].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     axes[0].set_xlabel("trial")
     axes[0].set_ylabel("objective")
     axes[0].legend()

@@ -92,3 +92,19 @@ def test_the_cap_panels_take_the_one_at_a_time_cap_factor_not_other_factors_cell
     assert sorted(nsr["param.cap"]) == [1, 1, 2, 2, 5, 5, 50, 50]
     assert set(nsr["param.energy"]) == {0.99} and set(nsr["param.tau_recall"]) == {0.9}
     assert len(kept[kept["strategy"] == "rl"]) == 1
+
+
+@pytest.mark.parametrize("direction, best", [("minimize", [3.0, 1.0, 1.0]), ("maximize", [3.0, 3.0, 3.0])])
+def test_the_sweep_figures_best_so_far_follows_the_studys_direction(tmp_path, monkeypatch, direction, best):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction=direction, study_name="s")
+    for value in (3.0, 1.0, 2.0):
+        study.enqueue_trial({"x": value})
+        study.optimize(lambda t: t.suggest_float("x", 0, 5), n_trials=1)
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, out, name: drawn.append(fig) or out.path / name)
+    figures.optuna_study(study, OutputFolder(tmp_path, "--out"))
+    line = next(ln for ln in drawn[0].axes[0].get_lines() if ln.get_label() == "best so far")
+    assert list(line.get_ydata()) == best
