@@ -235,6 +235,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from optuna.trial import TrialState
+    from tqdm import tqdm
 
     from nsr_bench import registry
     from nsr_bench.config import SpecError, parse_selector
@@ -263,8 +264,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     store = ResultsStore(args.results)
     report = []
     for name in names:  # the same trial budget for every strategy
-        study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
-                          args.sampler_seed, args.seed, args.device, args.test)
+        with tqdm(desc=f"sweep {name}", unit="trial", file=sys.stderr) as bar:
+            study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
+                              args.sampler_seed, args.seed, args.device, args.test, progress=bar)
         untuned = resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False)
         default = run_cell(untuned, store)
         states = [t.state for t in study.trials]

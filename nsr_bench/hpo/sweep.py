@@ -118,8 +118,9 @@ def optuna_storage(url: str):
 
 def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None = None,
           objectives: tuple[str, ...] = ("acc_val",), pruner: str = "median", sampler_seed: int = 0,
-          seed: int = 0, device: str = "cpu", test: bool = False, study_name: str | None = None):
-    """Run (or resume) a sweep until its study has ``trials`` finished trials; returns the study."""
+          seed: int = 0, device: str = "cpu", test: bool = False, study_name: str | None = None, progress=None):
+    """Run (or resume) a sweep until its study has ``trials`` finished trials; returns the study.
+    ``progress`` (a tqdm bar, optional) counts the trials still to run and shows each one's stage."""
     import optuna
     from optuna.trial import TrialState
 
@@ -153,15 +154,20 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
                 raise CellPruned(f"pruned at experience {step}")
 
         try:
-            summary = run_cell(cell, store, on_experience=report)
+            summary = run_cell(cell, store, progress=progress, on_experience=report)
         except CellPruned:
             raise optuna.TrialPruned() from None
         values = [summary[o] if summary[o] is not None else float("nan") for o in objectives]
         return values if multi else values[0]
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    for _ in range(trials - len(study.get_trials(deepcopy=False, states=finished))):
+    remaining = trials - len(study.get_trials(deepcopy=False, states=finished))
+    if progress is not None:
+        progress.reset(total=max(remaining, 0))
+    for _ in range(remaining):
         run_trial(study, objective)
+        if progress is not None:
+            progress.update(1)
     return study
 
 

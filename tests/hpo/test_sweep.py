@@ -175,3 +175,15 @@ def test_the_recorded_best_is_the_defaults_when_they_beat_every_trial():
         "rank": 4, "si_lambda": 100.0}  # si_lambda's default comes from the Params model, not the spec
     mb = SimpleNamespace(best_value=0.2, best_params={"rank": 6})
     assert best_of(mb, {"memory_mb": 0.1}, nsr, "memory_mb")[2] == "defaults"  # minimised objective
+
+
+def test_the_sweep_command_shows_its_trials_and_what_it_reused(tmp_path, capsys):
+    from nsr_bench.cli import main
+
+    args = ["sweep", "--strategy", "carry", "--scenario", "digits_cyclic[cycles=1]", "--trials", "2", "--test",
+            "--pruner", "none", "--results", str(tmp_path)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "sweep carry" in err and "2/2" in err
+    assert main(args) == 0  # resumed: nothing left to run
+    assert "sweep carry: 0trial" in capsys.readouterr().err
