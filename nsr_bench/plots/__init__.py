@@ -32,8 +32,8 @@ def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Path], list[st
     if not res.cells.empty:
         _, _, left_out = figures.headline(res, spec)
         if left_out:
-            skipped.append(f"headline figures: {len(left_out)} labels no figure-spec entry selects "
-                           f"({', '.join(left_out[:6])}{', ...' if len(left_out) > 6 else ''})")
+            skipped.append(f"headline figures: {len(left_out)} sweep trials left out, the optuna figures show "
+                           f"them ({', '.join(left_out[:6])}{', ...' if len(left_out) > 6 else ''})")
     for fn in (figures.recovery_curves, figures.regret_vs_cycles, figures.accuracy_matrices,
                figures.metric_bars, figures.ablation, figures.memory_budget):
         try:

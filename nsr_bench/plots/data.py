@@ -45,10 +45,20 @@ def load(store) -> Results:
     if not cells.empty:
         cells["label"] = labels(cells)
         cells["stream"] = streams(cells)
+        cells["trial"] = cells["hash"].isin(trial_cells(store))
         keys = cells[["hash", "strategy", "label", "scenario", "stream", "seed"]]
         accuracy = accuracy.merge(keys, on="hash") if not accuracy.empty else accuracy
         curves = curves.merge(keys, on="hash") if not curves.empty else curves
     return Results(cells, accuracy, curves)
+
+
+def trial_cells(store) -> set[str]:
+    """The hashes of the cells the store's Optuna sweeps ran as trials (none for a store without studies)."""
+    from nsr_bench.plots import studies
+
+    url = getattr(store, "url", None)
+    trials = [t for s in (studies(url) if url else []) for t in s.trials]
+    return {t.user_attrs["cell"] for t in trials if "cell" in t.user_attrs}
 
 
 def experiment(spec: dict[str, Any]) -> dict[str, Any]:

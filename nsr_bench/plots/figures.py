@@ -18,8 +18,9 @@ import numpy as np
 from nsr_bench.metrics.stats import Interval, t_interval
 from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots.data import Results, varies
+from nsr_bench.plots.naming import fmt, name_cells, tuned_keys
 from nsr_bench.plots.regret import delta_switch, slope_interval, split_seeds, theorem_line
-from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name, select
+from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name
 
 METHOD = "95% t interval over seeds"
 
@@ -58,38 +59,51 @@ def _n(frame) -> str:
 
 
 def headline(res: Results, spec: FigureSpec):
-    """The cells the spec selects, with their display ``name`` (legend order), and the labels left out.
-    A :class:`~nsr_bench.metrics.summary.SeedConflict` where a (stream, name) has two cells of one seed,
+    """Every cell but the sweep trials, named by :func:`~nsr_bench.plots.naming.name_cells` (method and
+    variant), the names in legend order, and the labels of the trials left out. A
+    :class:`~nsr_bench.metrics.summary.SeedConflict` where a (stream, name) has two cells of one seed,
     which the figures would otherwise average into one."""
     from nsr_bench.metrics.summary import group
 
-    cells = res.cells.copy()
+    cells = res.cells
     if cells.empty:
-        return cells, [], []
-    cells["name"], left_out = select(cells, spec)
-    order = [e.name for e in spec.strategies.values()]
-    chosen = cells.dropna(subset=["name"])
+        return cells.copy(), [], []
+    trial = _trials(cells)
+    chosen = name_cells(cells[~trial], spec) if (~trial).any() else cells[~trial].copy()
     group((c["stream"], c["name"], c["seed"], c) for _, c in chosen.iterrows())
-    return chosen, [n for n in order if n in set(chosen["name"])], left_out
+    names = list(dict.fromkeys(chosen["name"])) if not chosen.empty else []
+    return chosen, names, list(dict.fromkeys(cells.loc[trial, "label"]))
 
 
-def _bold_reference(ax, spec: FigureSpec) -> None:
+def reference_name(cells) -> str | None:
+    """The name of the reference variant among named ``cells`` (None when the store has none)."""
+    ref = cells.loc[cells["reference"], "name"] if "reference" in cells else []
+    return ref.iloc[0] if len(ref) else None
+
+
+def _colours(cells, names: list[str]) -> list[str]:
+    by_name = dict(zip(cells["name"], cells["colour"], strict=True))
+    return [by_name[n] for n in names]
+
+
+def _bold_reference(ax, reference: str | None) -> None:
     for text in [*ax.get_xticklabels(), *(ax.get_legend().get_texts() if ax.get_legend() else [])]:
-        if text.get_text() == spec.reference_name():
+        if text.get_text() in (reference, f"{reference} †"):
             text.set_fontweight("bold")
 
 
-def _lines(ax, data, x: str, y: str, names: list[str], spec: FigureSpec, marker: str | None = None) -> None:
+def _lines(ax, data, x: str, y: str, names: list[str], cells, marker: str | None = None) -> None:
     """Mean of ``y`` over seeds per ``x`` (each seed's rows averaged first) with a 95% t band, one line
-    per name; the reference thicker."""
+    per name in its colour and line style (from the named ``cells``); the reference thicker."""
+    style = {n: (c, d) for n, c, d in zip(cells["name"], cells["colour"], cells["dash"], strict=True)}
     for name in [n for n in names if (data["name"] == n).any()]:
         per_seed = data[data["name"] == name].groupby([x, "seed"])[y].mean().reset_index()
         xs = sorted(per_seed[x].unique())
         ivs = [t_interval(per_seed.loc[per_seed[x] == v, y].tolist()) for v in xs]
-        ref = name == spec.reference_name()
-        ax.plot(xs, [iv.mean for iv in ivs], color=spec.colour_of(name), lw=2.8 if ref else 1.4, marker=marker,
-                label=name, zorder=3 if ref else 2)
-        ax.fill_between(xs, [iv.low for iv in ivs], [iv.high for iv in ivs], color=spec.colour_of(name),
+        ref = name == reference_name(cells)
+        ax.plot(xs, [iv.mean for iv in ivs], color=style[name][0], ls=style[name][1], lw=2.8 if ref else 1.4,
+                marker=marker, label=name, zorder=3 if ref else 2)
+        ax.fill_between(xs, [iv.low for iv in ivs], [iv.high for iv in ivs], color=style[name][0],
                         alpha=0.15, lw=0)
 
 
@@ -131,7 +145,7 @@ def recovery_curves(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
                              squeeze=False, sharey=True, layout="constrained")
     for row, stream in zip(axes, streams, strict=True):
         for ax, r in zip(row, recurrences, strict=True):
-            _lines(ax, data[(data["stream"] == stream) & (data["recurrence"] == r)], "step", "acc", names, spec)
+            _lines(ax, data[(data["stream"] == stream) & (data["recurrence"] == r)], "step", "acc", names, cells)
             ax.set_title(f"{stream}: recurrence {r}", fontsize=8)
             ax.set_xlabel("optimizer steps after the recurrence")
         row[0].set_ylabel("validation accuracy on the task")
@@ -141,7 +155,7 @@ def recovery_curves(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     handles, names_drawn = axes[0][0].get_legend_handles_labels()
     legend = fig.legend(handles, names_drawn, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95))
     for text in legend.get_texts():
-        text.set_fontweight("bold" if text.get_text() == spec.reference_name() else "normal")
+        text.set_fontweight("bold" if text.get_text() == reference_name(cells) else "normal")
     fig.suptitle(f"mean and {METHOD} ({_n(data)}; a seed's tasks averaged first)", fontsize=9)
     return _save(fig, out, "recovery_curves")
 
@@ -184,7 +198,7 @@ def regret_vs_cycles(res: Results, out: OutputFolder, spec: FigureSpec) -> tuple
             curves = [g.sort_values("cycle")["regret"].tolist() for _, g in mine.groupby("seed")]
             if curves:
                 slopes[name if len(streams) == 1 else f"{name} on {stream}"] = slope_interval(curves)
-        _lines(ax, part, "cycle", "regret", names, spec, marker="o")
+        _lines(ax, part, "cycle", "regret", names, shown, marker="o")
         for line in ax.get_lines():
             key = line.get_label() if len(streams) == 1 else f"{line.get_label()} on {stream}"
             iv = slopes[key]
@@ -203,7 +217,7 @@ def regret_vs_cycles(res: Results, out: OutputFolder, spec: FigureSpec) -> tuple
         ax.set_xticks(range(int(part["cycle"].max()) + 1))
         ax.legend(fontsize=7, title="slope: mean ± 95% t half-width over seeds", title_fontsize=7,
                   loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        _bold_reference(ax, spec)
+        _bold_reference(ax, reference_name(shown))
     fig.suptitle(f"mean and {METHOD} ({_n(data)}: seeds {', '.join(map(str, drawn))}; seed {held[0]} held out "
                  f"for Δ_switch); {int(cycles.max())} cycles", fontsize=9)
     return _save(fig, out, "regret_vs_cycles"), slopes
@@ -232,7 +246,7 @@ def accuracy_matrices(res: Results, out: OutputFolder, spec: FigureSpec) -> Path
         sns.heatmap(matrix, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=False,
                     yticklabels=max(1, len(matrix) // 8))
         ax.set_title(f"{name}\n{stream} (seed {g['seed'].min()})", fontsize=8,
-                     fontweight="bold" if name == spec.reference_name() else "normal")
+                     fontweight="bold" if name == reference_name(cells) else "normal")
         ax.set_xlabel("task j")
         ax.set_ylabel("after experience i")
     for ax in list(axes.flat)[len(panels):]:
@@ -254,7 +268,7 @@ def metric_bars(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
         raise NoData("metric bars need finished cells of the figure spec's strategies")
     metrics = ["acc", "bwt", "forgetting"]
     streams = sorted(cells["stream"].unique())
-    ref = spec.reference_name()
+    ref = reference_name(cells)
     rows = summarise(group((c["stream"], c["name"], c["seed"], c) for _, c in cells.iterrows()), ref,
                      metrics, compared=metrics)  # the summary table's paired tests and Holm adjustment
     adjusted = {(m, r.scenario, r.label): r.p_holm[m] for r in rows for m in r.tests}
@@ -263,7 +277,7 @@ def metric_bars(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     fig, axes = plt.subplots(1, 3, figsize=(4.5 * 3, 4.2))
     for ax, metric in zip(axes, metrics, strict=True):
         data = cells.dropna(subset=[metric])
-        _bars(ax, data, metric, names, [spec.colour_of(n) for n in names], streams if len(streams) > 1 else None)
+        _bars(ax, data, metric, names, _colours(cells, names), streams if len(streams) > 1 else None)
         ax.set_xticks(ax.get_xticks(), shown, rotation=35, ha="right")
         top = ax.get_ylim()[1]
         for i, name in enumerate(names):
@@ -272,10 +286,7 @@ def metric_bars(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
         ax.set_title(metric)
         if len(streams) > 1 and ax is axes[-1]:
             ax.legend(fontsize=7, title="stream")
-        _bold_reference(ax, spec)
-        for text in ax.get_xticklabels():
-            if text.get_text().removesuffix(" †") == ref:
-                text.set_fontweight("bold")
+        _bold_reference(ax, ref)
     fig.suptitle(f"mean and {METHOD} ({_n(cells)}); * Holm-adjusted p < 0.05 vs {ref} (paired t-test by seed, "
                  f"{comparisons(rows)} comparisons); † memoryless (memory_mb = 0)", fontsize=9)
     return _save(fig, out, "metric_bars")
@@ -291,13 +302,14 @@ def ablation(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     if cells.empty or "param.bank" not in cells:
         raise NoData("the ablation needs cells of the allocation strategies (each rule with bank on/off)")
     data = cells.dropna(subset=["param.bank"])
-    data = data[at_defaults(data, free=("bank", "distill_lambda"))].copy()
+    data = data[at_defaults(data, free=("bank", "distill_lambda")) & ~_trials(data)].copy()
     if data.empty:
         raise NoData("the ablation needs cells whose parameters other than bank and distill_lambda sit at "
                      "their spec's defaults (and tuned settings)")
     data["name"] = [display_name(s, spec) for s in data["strategy"]]
     data["Bank"] = data["param.bank"].map({True: "Bank on", False: "Bank off"})
-    lambdas = sorted(data["param.distill_lambda"].dropna().unique()) if "param.distill_lambda" in data else [None]
+    data["lambda"] = _distill_columns(data)
+    lambdas = sorted(data["lambda"].unique(), key=lambda v: (v == "tuned", float(v) if v != "tuned" else 0))
     names = [n for n in dict.fromkeys(display_name(k, spec) for k in spec.strategies) if n in set(data["name"])]
     names += sorted(set(data["name"]) - set(names))
     colours = [colour(data.loc[data["name"] == n, "strategy"].iloc[0], spec) for n in names]
@@ -306,14 +318,28 @@ def ablation(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
                              squeeze=False, layout="constrained")
     for row, metric in zip(axes, metrics, strict=True):
         for ax, lam in zip(row, lambdas, strict=True):
-            part = data if lam is None else data[data["param.distill_lambda"] == lam]
+            part = data[data["lambda"] == lam]
             groups = [g for g in ("Bank on", "Bank off") if (part["Bank"] == g).any()]
             _bars(ax, part.dropna(subset=[metric]), metric, names, colours, groups, group_key="Bank")
-            ax.set_title(f"{metric}" + ("" if lam is None else f", distill_lambda = {lam:g}"), fontsize=9)
-            _bold_reference(ax, spec)
+            ax.set_title(f"{metric}" + ("" if lam == "" else f", distill_lambda: {lam}"), fontsize=9)
+            _bold_reference(ax, spec.reference_name())
     axes[0][-1].legend(fontsize=7, title="hatched: Bank off")
     fig.suptitle(f"mean and {METHOD} ({_n(data)}); rules at their defaults otherwise", fontsize=9)
     return _save(fig, out, "ablation")
+
+
+def _trials(cells):
+    """Boolean mask over ``cells``: the sweep trials (see :func:`nsr_bench.plots.data.load`)."""
+    return cells["trial"] if "trial" in cells else cells["seed"] != cells["seed"]
+
+
+def _distill_columns(data) -> list[str]:
+    """The ablation's column per cell: its distillation weight to 3 significant digits, ``tuned`` where it
+    is the spec's tuned setting (so tuned floats never make a column each), "" without one."""
+    if "param.distill_lambda" not in data:
+        return [""] * len(data)
+    return ["tuned" if "distill_lambda" in tuned_keys(m) else ("" if v != v else fmt(float(v)))
+            for v, m in zip(data["param.distill_lambda"], data["manifest"], strict=True)]
 
 
 def cap_sweep(banked):
@@ -381,11 +407,11 @@ def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     chosen, names, _ = headline(res, spec)
     if not chosen.empty:
         groups = sorted(chosen["stream"].unique())
-        _bars(axes[2], chosen, "memory_mb", names, [spec.colour_of(n) for n in names],
+        _bars(axes[2], chosen, "memory_mb", names, _colours(chosen, names),
               groups if len(groups) > 1 else None)
         if len(groups) > 1:
             axes[2].legend(fontsize=7, title="stream")
-        _bold_reference(axes[2], spec)
+        _bold_reference(axes[2], reference_name(chosen))
     else:
         axes[2].set_axis_off()
         axes[2].text(0.5, 0.5, "no cells of the figure spec's strategies\nat their spec settings in this store",

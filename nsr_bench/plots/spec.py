@@ -1,9 +1,9 @@
 """The figure spec (``nsr_bench/plots/spec.yaml`` by default, ``nsr-bench figures --spec FILE``): which
 strategies the headline figures show, their display names, one fixed colour each, and the reference.
 
-An entry's key is a selector. ``nsr`` selects the cells of strategy ``nsr`` whose parameters that vary
-among the stored cells of ``nsr`` sit at the strategy spec's defaults (and per-scenario ``best``);
-``nsr[bank=false]`` pins ``bank`` as well. A cell takes the most specific entry that selects it.
+An entry's key is a selector. ``nsr`` names the cells of strategy ``nsr`` whatever their parameters;
+``nsr[bank=false]`` those with ``bank`` false. A cell takes the most specific entry that selects it, and
+the parameters that vary among that entry's cells name its variant (:mod:`nsr_bench.plots.naming`).
 """
 
 from __future__ import annotations
@@ -111,21 +111,6 @@ def colour(label: str, spec: FigureSpec | None = None) -> str:
     """The fixed colour of a strategy label: its entry's, else one derived from the label (stable)."""
     entry, _ = _entry_of(label, spec or default_spec())
     return entry.colour if entry else FALLBACK[zlib.crc32(label.encode()) % len(FALLBACK)]
-
-
-def select(cells, spec: FigureSpec) -> tuple[list[str | None], list[str]]:
-    """Per row of the ``cells`` frame (``strategy``, ``scenario``, ``param.*``, ``label`` columns): the
-    display name of the entry that selects it (None if none), and the labels no entry selects."""
-    names, left_out = [], []
-    keep = {key: at_defaults(cells, pinned) & (cells["strategy"] == name)
-            for key, name, pinned in spec.selectors()}
-    for i, (_, row) in enumerate(cells.iterrows()):
-        matching = [key for key, mask in keep.items() if mask.iloc[i]]
-        chosen = max(matching, key=lambda k: len(parse_selector(k)[1]), default=None)
-        names.append(spec.entry(chosen).name if chosen else None)
-        if chosen is None and row["label"] not in left_out:
-            left_out.append(row["label"])
-    return names, left_out
 
 
 def at_defaults(cells, pinned: dict[str, Any] | None = None, free: tuple[str, ...] = ()):

@@ -47,22 +47,21 @@ def export(store, folder: OutputFolder) -> list[Path]:
 
 
 def summary_rows(store, spec=None) -> tuple[list, str]:
-    """The summary table of every finished cell (:mod:`nsr_bench.metrics.summary`): per stream and
-    strategy (under its figure-spec display name where the spec selects it, else its label), and the
-    reference it is compared with (the figure spec's)."""
+    """The summary table of every finished cell but the sweep trials (:mod:`nsr_bench.metrics.summary`): per
+    stream and method variant, named as in the figures (:func:`nsr_bench.plots.figures.headline`), and the
+    reference variant it is compared with (the figure spec's reference)."""
     from nsr_bench.metrics.summary import group, summarise
     from nsr_bench.plots.data import load
-    from nsr_bench.plots.spec import default_spec, select
+    from nsr_bench.plots.figures import headline, reference_name
+    from nsr_bench.plots.spec import default_spec
 
     spec = spec or default_spec()
-    cells = load(store).cells
+    cells, _, _ = headline(load(store), spec)
     if cells.empty:
         return [], spec.reference_name()
-    names, _ = select(cells, spec)
-    labels = [n or label for n, label in zip(names, cells["label"], strict=True)]
-    groups = group((row["stream"], label, row["seed"], row)
-                   for label, (_, row) in zip(labels, cells.iterrows(), strict=True))
-    return summarise(groups, spec.reference_name()), spec.reference_name()
+    reference = reference_name(cells) or spec.reference_name()
+    groups = group((row["stream"], row["name"], row["seed"], row) for _, row in cells.iterrows())
+    return summarise(groups, reference), reference
 
 
 def summary_frame(rows):

@@ -16,7 +16,7 @@ def test_each_figure_writes_a_non_empty_png_and_pdf(small_store, tmp_path, name)
 
 def test_regret_slopes_rank_the_bank_below_fresh(small_store, tmp_path):
     _, slopes = figures.regret_vs_cycles(load(small_store), OutputFolder(tmp_path, "--out"), default_spec())
-    assert slopes["NSR (Bank + similarity)"].mean < slopes["Fresh (memoryless)"].mean
+    assert slopes["NSR (Bank + similarity) [cap=50]"].mean < slopes["Fresh (memoryless)"].mean
 
 
 def test_optuna_figure_and_render_all(small_store, tmp_path):
@@ -24,8 +24,8 @@ def test_optuna_figure_and_render_all(small_store, tmp_path):
     assert figures.optuna_study(study, OutputFolder(tmp_path, "--out")).stat().st_size > 5000
     written, skipped, _ = render_all(small_store, OutputFolder(tmp_path / "all", "--out"))
     assert len(written) == 7
-    (left_out,) = skipped  # the sweep's carry trials and nsr[cap=1]: no spec entry selects them
-    assert left_out.startswith("headline figures:") and "nsr[cap=1]" in left_out
+    (left_out,) = skipped  # the sweep's carry trials: the optuna figure shows them
+    assert left_out.startswith("headline figures: 3 sweep trials") and "nsr" not in left_out
 
 
 def test_empty_store_says_what_each_figure_needs(tmp_path):
@@ -41,7 +41,8 @@ def test_report_writes_markdown_and_html(small_store, tmp_path, capsys):
     assert main(["report", "--results", small_store.url, "--out", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "| scenario" in md and "![recovery_curves](figures/recovery_curves.png)" in md
-    assert "| NSR (Bank + similarity) | 2 |" in md and "n = 1-2 seeds per row" in md and "Holm-adjusted" in md
+    assert "| NSR (Bank + similarity) [cap=50] | 2 |" in md and "n = 2 seeds per row" in md
+    assert "Holm-adjusted" in md
     assert "## Throughput" in md and "| machine | scenario | cells |" in md
     assert "<img src=\"figures/ablation.png\"" in (tmp_path / "report.html").read_text()
 
@@ -62,10 +63,12 @@ def test_a_strategy_has_one_colour_in_every_figure_and_the_reference_is_thicker(
     for fig in (curves, regret):
         lines = {ln.get_label().split(":")[0]: ln for ax in fig.axes for ln in ax.get_lines()
                  if not ln.get_label().startswith(("_", "T(M-1)"))}
-        assert set(lines) == {"NSR (Bank + similarity)", "Fresh (memoryless)"}
-        assert lines["NSR (Bank + similarity)"].get_color() == spec.strategies["nsr"].colour
+        nsr, cap1 = "NSR (Bank + similarity) [cap=50]", "NSR (Bank + similarity) [cap=1]"
+        assert set(lines) == {nsr, cap1, "Fresh (memoryless)"}
+        assert lines[cap1].get_color() == spec.strategies["nsr"].colour  # the first variant; the next lighter
+        assert lines[nsr].get_color() != lines[cap1].get_color() and lines[nsr].get_linestyle() == "--"
         assert lines["Fresh (memoryless)"].get_color() == spec.strategies["fresh"].colour
-        assert lines["NSR (Bank + similarity)"].get_linewidth() > lines["Fresh (memoryless)"].get_linewidth()
+        assert lines[nsr].get_linewidth() > lines["Fresh (memoryless)"].get_linewidth()
         assert "n = " in fig._suptitle.get_text() and "95% t interval" in fig._suptitle.get_text()
         assert all(len([ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]) <= 9
                    for ax in fig.axes)  # at most 8 strategies (+ the Theorem-1 line)

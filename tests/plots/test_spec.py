@@ -1,8 +1,7 @@
-import pandas as pd
 import pytest
 
 from nsr_bench.config import SpecError
-from nsr_bench.plots.spec import MAX_LINES, colour, display_name, load_spec, select
+from nsr_bench.plots.spec import MAX_LINES, colour, display_name, load_spec
 
 
 def write(tmp_path, body: str):
@@ -21,25 +20,6 @@ def test_the_shipped_spec_names_and_colours_labels():
     assert colour("ewc_task") == colour("ewc_task") and colour("ewc_task").startswith("#")
     assert len(spec.strategies) <= MAX_LINES and spec.reference in spec.strategies
 
-
-def test_a_pinned_entry_wins_and_other_parameters_must_sit_at_their_defaults(tmp_path):
-    spec = load_spec(write(tmp_path, "reference: nsr\nstrategies:\n  nsr: {name: NSR, colour: red}\n"
-                                     "  nsr[cap=1]: {name: NSR K=1, colour: blue}\n"
-                                     "  fresh: {name: Fresh, colour: grey}\n"))
-    cells = pd.DataFrame({"strategy": ["nsr", "nsr", "nsr", "fresh", "carry"],
-                          "scenario": ["digits_cyclic"] * 5, "param.cap": [50, 1, 7, None, None],
-                          "label": ["nsr[cap=50]", "nsr[cap=1]", "nsr[cap=7]", "fresh", "carry"]})
-    names, left_out = select(cells, spec)
-    assert names == ["NSR", "NSR K=1", None, "Fresh", None]
-    assert left_out == ["nsr[cap=7]", "carry"]
-
-
-
-def test_a_parameter_one_cell_lacks_varies_so_that_cell_is_not_at_the_defaults(tmp_path):
-    spec = load_spec(write(tmp_path, "reference: nsr\nstrategies:\n  nsr: {name: NSR, colour: red}\n"))
-    cells = pd.DataFrame({"strategy": ["nsr", "nsr"], "scenario": ["digits_cyclic"] * 2,
-                          "param.cap": [50, float("nan")], "label": ["nsr[cap=50]", "nsr"]})
-    assert select(cells, spec) == (["NSR", None], ["nsr"])
 
 @pytest.mark.parametrize("body, message", [
     ("reference: nsr\nstrategies:\n  nsrr: {name: X, colour: red}\n", "unknown strategy 'nsrr'"),
