@@ -11,6 +11,8 @@ strategies under their display names and fixed colours, the reference drawn thic
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,12 @@ from nsr_bench.plots.naming import fmt, name_cells, tuned_keys
 from nsr_bench.plots.regret import delta_switch, slope_interval, split_seeds, theorem_line
 from nsr_bench.plots.spec import FigureSpec, at_defaults, colour, display_name
 
-METHOD = "95% t interval over seeds"
+METHOD = "95% t interval over seeds, clipped to the metric's range"
+RANGES = {"acc": (0.0, 1.0), "acc_agnostic": (0.0, 1.0), "acc_val": (0.0, 1.0), "task_id_acc": (0.0, 1.0),
+          "bwt": (-1.0, 1.0), "fwt": (-1.0, 1.0), "forgetting": (-1.0, 1.0),
+          "recovery_steps_mean": (0.0, math.inf), "regret": (0.0, math.inf), "bank_mb_total": (0.0, math.inf),
+          "memory_mb": (0.0, math.inf)}
+"""Metric -> the values it can take: a drawn interval never leaves them."""
 
 
 class NoData(Exception):
@@ -92,6 +99,13 @@ def _bold_reference(ax, reference: str | None) -> None:
             text.set_fontweight("bold")
 
 
+def interval(values: list[float], metric: str) -> Interval:
+    """The 95% t interval of ``values`` clipped to ``metric``'s possible values (:data:`RANGES`)."""
+    iv = t_interval(values)
+    low, high = RANGES.get(metric, (-math.inf, math.inf))
+    return replace(iv, low=min(max(iv.low, low), high), high=max(min(iv.high, high), low))
+
+
 def _lines(ax, data, x: str, y: str, names: list[str], cells, marker: str | None = None) -> None:
     """Mean of ``y`` over seeds per ``x`` (each seed's rows averaged first) with a 95% t band, one line
     per name in its colour and line style (from the named ``cells``); the reference thicker."""
@@ -99,7 +113,7 @@ def _lines(ax, data, x: str, y: str, names: list[str], cells, marker: str | None
     for name in [n for n in names if (data["name"] == n).any()]:
         per_seed = data[data["name"] == name].groupby([x, "seed"])[y].mean().reset_index()
         xs = sorted(per_seed[x].unique())
-        ivs = [t_interval(per_seed.loc[per_seed[x] == v, y].tolist()) for v in xs]
+        ivs = [interval(per_seed.loc[per_seed[x] == v, y].tolist(), y) for v in xs]
         ref = name == reference_name(cells)
         ax.plot(xs, [iv.mean for iv in ivs], color=style[name][0], ls=style[name][1], lw=2.8 if ref else 1.4,
                 marker=marker, label=name, zorder=3 if ref else 2)
@@ -116,7 +130,7 @@ def _bars(ax, data, y: str, names: list[str], colours: list[str], groups: list[s
     hatches = ["", "//", "..", "xx", "\\\\"]
     for k, group in enumerate(groups):
         part = data if group is None else data[data[group_key] == group]
-        ivs = [t_interval(part.loc[part["name"] == n, y].astype(float).tolist()) for n in names]
+        ivs = [interval(part.loc[part["name"] == n, y].astype(float).tolist(), y) for n in names]
         xs = np.arange(len(names)) + (k - (len(groups) - 1) / 2) * width
         means = np.array([iv.mean for iv in ivs])
         err = np.array([[iv.mean - iv.low, iv.high - iv.mean] for iv in ivs]).T
@@ -202,7 +216,8 @@ def regret_vs_cycles(res: Results, out: OutputFolder, spec: FigureSpec) -> tuple
         for line in ax.get_lines():
             key = line.get_label() if len(streams) == 1 else f"{line.get_label()} on {stream}"
             iv = slopes[key]
-            line.set_label(f"{line.get_label()}: {iv.mean:.2f} ± {(iv.high - iv.low) / 2:.2f}/cycle")
+            spread = f" ± {(iv.high - iv.low) / 2:.2f}" if iv.n >= 2 else " (n = 1: no interval)"
+            line.set_label(f"{line.get_label()}: {iv.mean:.2f}{spread}/cycle")
         stream_cells = longest[longest["stream"] == stream]
         try:
             delta, used = delta_switch(stream_cells, held)
@@ -385,7 +400,7 @@ def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Path:
     several = banked["stream"].nunique() > 1
     for (name, stream), part in banked.groupby(["name", "stream"]):
         ks = sorted(part["param.cap"].unique())
-        ivs = [t_interval(part.loc[part["param.cap"] == k, "bank_mb_total"].tolist()) for k in ks]
+        ivs = [interval(part.loc[part["param.cap"] == k, "bank_mb_total"].tolist(), "bank_mb_total") for k in ks]
         axes[0].errorbar(ks, [iv.mean for iv in ivs], yerr=np.nan_to_num([[iv.mean - iv.low for iv in ivs],
                          [iv.high - iv.mean for iv in ivs]]), marker="o", capsize=3,
                          color=colour(part["strategy"].iloc[0], spec),

@@ -106,7 +106,7 @@ def name_cells(cells, spec: FigureSpec):
     """``cells`` with ``method`` (display name), ``name`` (with the variant), ``colour`` (a shade of the
     method's colour per variant), ``dash`` (a line style per variant) and ``reference`` (the cells of the
     reference entry's default or tuned variant) columns, rows in legend order: the spec's entries, then
-    other methods by strategy, variants by name."""
+    other methods by strategy, variants from the fewest factors off the defaults, then by name."""
     cells = cells.reset_index(drop=True)
     params = [_params(row) for _, row in cells.iterrows()]
     tuned = [tuned_keys(m) for m in cells["manifest"]]
@@ -127,7 +127,7 @@ def name_cells(cells, spec: FigureSpec):
     cells["_ref"] = [k == spec.reference for k in keys]
     cells["colour"] = [spec.entry(k).colour if k else colour(s, spec) for k, s in zip(keys, cells["strategy"],
                                                                                       strict=True)]
-    cells = cells.sort_values(["_rank", "strategy", "name"], kind="stable")
+    cells = cells.sort_values(["_rank", "strategy", "_off", "name"], kind="stable")  # defaults first
     _style(cells)
     ref = cells[cells["_ref"]].sort_values("_off", kind="stable")
     cells["reference"] = cells["name"] == (ref["name"].iloc[0] if not ref.empty else None)

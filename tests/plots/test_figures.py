@@ -65,8 +65,8 @@ def test_a_strategy_has_one_colour_in_every_figure_and_the_reference_is_thicker(
                  if not ln.get_label().startswith(("_", "T(M-1)"))}
         nsr, cap1 = "NSR (Bank + similarity) [cap=50]", "NSR (Bank + similarity) [cap=1]"
         assert set(lines) == {nsr, cap1, "Fresh (memoryless)"}
-        assert lines[cap1].get_color() == spec.strategies["nsr"].colour  # the first variant; the next lighter
-        assert lines[nsr].get_color() != lines[cap1].get_color() and lines[nsr].get_linestyle() == "--"
+        assert lines[nsr].get_color() == spec.strategies["nsr"].colour  # the defaults: solid, the base colour
+        assert lines[cap1].get_color() != lines[nsr].get_color() and lines[cap1].get_linestyle() == "--"
         assert lines["Fresh (memoryless)"].get_color() == spec.strategies["fresh"].colour
         assert lines[nsr].get_linewidth() > lines["Fresh (memoryless)"].get_linewidth()
         assert "n = " in fig._suptitle.get_text() and "95% t interval" in fig._suptitle.get_text()
@@ -111,3 +111,12 @@ def test_the_sweep_figures_best_so_far_follows_the_studys_direction(tmp_path, mo
     figures.optuna_study(study, OutputFolder(tmp_path, "--out"))
     line = next(ln for ln in drawn[0].axes[0].get_lines() if ln.get_label() == "best so far")
     assert list(line.get_ydata()) == best
+
+
+def test_drawn_intervals_stay_inside_what_the_metric_can_take():
+    wide = figures.interval([0.95, 0.05], "acc")
+    assert (wide.low, wide.high) == (0.0, 1.0) and wide.mean == 0.5
+    assert figures.interval([0.5, 9.5], "regret").low == 0.0
+    assert figures.interval([0.5, 9.5], "something_else").low < 0  # no known range: as computed
+    narrow = figures.interval([0.5, 0.52, 0.51], "acc")
+    assert 0.0 < narrow.low < narrow.high < 1.0

@@ -24,7 +24,7 @@ def test_every_method_and_ablation_variant_is_shown_under_its_name_and_varying_f
         "ewc", "carry[distill_lambda=2.118270001]")])
     cells, names, left_out = named(store)
     assert left_out == []
-    assert names == ["NSR (Bank + similarity) [distill_lambda=0]", "NSR (Bank + similarity) [distill_lambda=1]",
+    assert names == ["NSR (Bank + similarity) [distill_lambda=1]", "NSR (Bank + similarity) [distill_lambda=0]",
                      "Carry (memoryless)", "Fresh (memoryless) [bank=False]", "Fresh (memoryless) [bank=True]",
                      "ewc"]
     assert reference_name(cells) == "NSR (Bank + similarity) [distill_lambda=1]"
@@ -49,7 +49,7 @@ def test_render_all_leaves_out_only_sweep_trials(small_store, tmp_path):
     from nsr_bench.plots import render_all
 
     _, names, left_out = named(small_store)
-    assert names == ["NSR (Bank + similarity) [cap=1]", "NSR (Bank + similarity) [cap=50]", "Fresh (memoryless)"]
+    assert names == ["NSR (Bank + similarity) [cap=50]", "NSR (Bank + similarity) [cap=1]", "Fresh (memoryless)"]
     assert len(left_out) == 3 and all(label.startswith("carry[") for label in left_out)
     _, skipped, _ = render_all(small_store, OutputFolder(tmp_path, "--out"))
     assert not any("no figure-spec entry selects" in s for s in skipped)
