@@ -116,16 +116,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_data([cell for _, cell in selected])
     store = ResultsStore(opts["results"])
     summaries, labels, failed = [], [], []
-    reused = 0 if opts["force"] else sum(store.done(cell.hash) for _, cell in selected)
-    with tqdm(total=len(selected) - reused, desc="cells", unit="cell", file=sys.stderr) as bar:
-        for selector, cell in selected:
-            computes = opts["force"] or not store.done(cell.hash)
+    computes = [opts["force"] or not store.done(cell.hash) for _, cell in selected]
+    reused = computes.count(False)
+    with tqdm(total=sum(computes), desc="cells", unit="cell", file=sys.stderr) as bar:
+        for (selector, cell), computing in zip(selected, computes, strict=True):
             try:
                 summaries.append(run_cell(cell, store, force=opts["force"], progress=bar))
                 labels.append(selector)
             except Exception as exc:  # recorded in the store's runs table; the other cells go on
                 failed.append(f"{cell.strategy} seed {cell.seed} ({cell.hash}): {type(exc).__name__}: {exc}")
-            bar.update(computes)  # the bar's rate and ETA are the computed cells'
+            bar.update(computing)  # the bar's rate and ETA are the computed cells'
     print(reuse_line(reused, len(selected) - reused - len(failed), len(failed)), file=sys.stderr)
     for line in failed:
         print(f"nsr-bench: cell failed: {line}", file=sys.stderr)
@@ -204,9 +204,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         print(f"{len(cells)} cells of {spec.name!r} queued in {args.storage}; {waiting} waiting for workers")
         return 0
     store = ResultsStore(args.storage or args.results)
-    reused = sum(store.done(c.spec.hash) for c in cells)
     with tqdm(total=len(cells), desc=spec.name, unit="cell", file=sys.stderr) as bar:
-        finished, summaries, failed = matrix.run_matrix(cells, store, args.jobs, bar)
+        finished, summaries, failed, reused = matrix.run_matrix(cells, store, args.jobs, bar)
     print(reuse_line(reused, len(finished) - reused, len(failed)), file=sys.stderr)
     for cell_hash, error in failed.items():
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)

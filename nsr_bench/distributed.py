@@ -22,12 +22,9 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from nsr_bench.config import CellSpec, SpecError
+from nsr_bench.results.store import error_reason
 
 ATTR = "cell:"
-
-
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
 def _storage(url: str, heartbeat: int, log=print):
@@ -47,7 +44,7 @@ def _storage(url: str, heartbeat: int, log=print):
                 super().record_heartbeat(trial_id)
             except SQLAlchemyError as exc:
                 if not self.failing:
-                    log(f"worker: heartbeat to {url} failed ({_reason(exc)}); retrying every {heartbeat} s "
+                    log(f"worker: heartbeat to {url} failed ({error_reason(exc)}); retrying every {heartbeat} s "
                         f"(after {3 * heartbeat} s without one, another worker may take the trial over)")
                 self.failing = True
             else:
@@ -61,8 +58,8 @@ def _storage(url: str, heartbeat: int, log=print):
             url, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
     except Exception as exc:  # SQLAlchemy's or Optuna's error for a database it cannot open or read
-        raise SpecError(f"cannot open the storage {url} ({_reason(exc)}); give a reachable, writable database "
-                        "URL with --storage") from None
+        raise SpecError(f"cannot open the storage {url} ({error_reason(exc)}); give a reachable, writable "
+                        "database URL with --storage") from None
 
 
 @dataclass
@@ -107,9 +104,9 @@ def work(url: str, study_name: str, results_url: str | None = None, heartbeat: i
     try:
         return _work(url, study_name, results_url, heartbeat, poll, log)
     except SQLAlchemyError as exc:
-        raise SpecError(f"lost the storage {url} ({_reason(exc)}); this worker stopped: a cell it was running "
-                        "is retried by another worker once its trial goes stale; start the worker again when "
-                        "the database is reachable") from None
+        raise SpecError(f"lost the storage {url} ({error_reason(exc)}); this worker stopped: a cell it was "
+                        "running is retried by another worker once its trial goes stale; start the worker again "
+                        "when the database is reachable") from None
 
 
 def _work(url: str, study_name: str, results_url: str | None, heartbeat: int, poll: float, log) -> WorkDone:

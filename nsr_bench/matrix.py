@@ -184,12 +184,13 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = 20.0) -> None:
             process.join()
 
 
-def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[list[Cell], list[dict], dict]:
+def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None
+               ) -> tuple[list[Cell], list[dict], dict, int]:
     """Run the unfinished cells (``jobs`` local processes, each cell with the thread count it was
     expanded with: pass ``threads=worker_threads(jobs)`` to :func:`expand`). A failing cell is recorded in the
     store's ``runs`` table and does not stop the others. ``progress`` (a tqdm bar) counts the cells it
-    computes, not the reused ones. Returns the finished cells, their
-    summaries, and {hash: error} of the cells that failed."""
+    computes, not the reused ones. Returns the finished cells, their summaries, {hash: error} of the cells
+    that failed, and how many cells were already finished (reused)."""
     pending = [c.spec for c in cells if not store.done(c.spec.hash)]
     failed: dict[str, str] = {}
     if progress is not None:  # the bar counts the cells to compute, so its rate and ETA are theirs
@@ -220,7 +221,7 @@ def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None) -> tuple[
             raise
         pool.shutdown()
     finished = [c for c in cells if c.spec.hash not in failed]
-    return finished, [store.summary(c.spec.hash) for c in finished], failed
+    return finished, [store.summary(c.spec.hash) for c in finished], failed, len(cells) - len(pending)
 
 
 def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str, Any]) -> list[Row]:

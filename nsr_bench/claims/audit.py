@@ -21,7 +21,7 @@ def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jo
 
     rows = plan(protocol, test, device, worker_threads(jobs), scenarios, recurrences)
     unique = list({c.spec.hash: c for row in rows for c in row.cells}.values())
-    _, _, failed = run_matrix(unique, store, jobs, progress)
+    _, _, failed, _ = run_matrix(unique, store, jobs, progress)
     verdicts = [judge_row(row, store, failed) for row in rows]
     adjust_for_multiplicity(verdicts)
     store.write_claims(protocol.name + (" (test)" if test else ""), [v.as_dict() for v in verdicts],

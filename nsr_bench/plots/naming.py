@@ -58,12 +58,8 @@ def _varying(tokens: list[dict[str, str]]) -> list[str]:
     return [k for k in keys if len({t.get(k) for t in tokens}) > 1]
 
 
-def _part(params: dict[str, Any], untuned: list[str], strategy: str) -> str:
-    """``defaults`` when the ``untuned`` settings are the strategy spec's defaults, else ``untuned``."""
-    from nsr_bench import registry
-
-    st = registry.strategies().get(strategy)
-    defaults = st.defaults if st else {}
+def _part(params: dict[str, Any], untuned: list[str], defaults: dict[str, Any]) -> str:
+    """``defaults`` when the ``untuned`` settings are the strategy spec's ``defaults``, else ``untuned``."""
     return "defaults" if all(k in defaults and params[k] == defaults[k] for k in untuned) else "untuned"
 
 
@@ -78,7 +74,7 @@ def variant(params: dict[str, Any], tuned: set[str], varying: list[str], factors
     shown = [k for k in varying if k in params]
     parts = ["tuned"] if any(k in tuned for k in shown) else []
     untuned = [k for k in shown if k not in tuned and k not in factors]
-    parts += [_part(params, untuned, strategy)] if untuned else []
+    parts += [_part(params, untuned, defaults)] if untuned else []
     named = [k for k in shown if k not in tuned and k in factors]
     off = sum(params[k] != defaults.get(k) for k in named)
     return parts + [f"{k}={fmt(params[k])}" for k in named], off + (not parts and bool(untuned))

@@ -91,10 +91,10 @@ class ResultsStore:
         except DatabaseError as exc:
             if _damage(exc):
                 raise _damaged(self.url, exc) from None
-            raise StoreError(f"cannot open the results store {self.url} ({_reason(exc)}); pass a writable "
+            raise StoreError(f"cannot open the results store {self.url} ({error_reason(exc)}); pass a writable "
                              "folder or a reachable database URL with --results") from None
         except (SQLAlchemyError, OSError, ImportError) as exc:
-            raise StoreError(f"cannot open the results store {self.url} ({_reason(exc)}); pass a writable "
+            raise StoreError(f"cannot open the results store {self.url} ({error_reason(exc)}); pass a writable "
                              "folder or a reachable database URL with --results") from None
 
     def _sqlite_engine(self, path: Path, create: bool):
@@ -228,7 +228,7 @@ class ResultsStore:
         return row
 
     def _document(self, cell_hash: str, name: str, text: str) -> dict:
-        """The stored JSON document ``name`` (summary, manifest) of cell ``cell_hash``; a StoreError if it
+        """The stored JSON document ``name`` (spec, summary, manifest) of cell ``cell_hash``; a StoreError if it
         is not valid JSON, not an object, or names another cell."""
         try:
             doc = json.loads(text)
@@ -295,7 +295,7 @@ class ResultsStore:
             rows = conn.execute(select(c.c.hash, c.c.scenario, c.c.strategy, c.c.seed, c.c.spec)
                                 .order_by(c.c.finished_at)).all()
         return [{"hash": r.hash, "scenario": r.scenario, "strategy": r.strategy, "seed": r.seed,
-                 "spec": json.loads(r.spec)} for r in rows]
+                 "spec": self._document(r.hash, "spec", r.spec)} for r in rows]
 
     def without(self, hidden: set[str]) -> StoreView:
         """A read-only view of this store without the cells ``hidden``."""
@@ -389,10 +389,10 @@ class ResultsStore:
                 raise _damaged(self.url, exc, "write to") from None
             if not isinstance(exc, OperationalError):
                 raise
-            raise StoreError(f"cannot write {what} to {self.url} ({_reason(exc)}); free disk space or choose "
+            raise StoreError(f"cannot write {what} to {self.url} ({error_reason(exc)}); free disk space or choose "
                              "a writable --results, then rerun: finished cells are kept") from None
         except OSError as exc:
-            raise StoreError(f"cannot write {what} to {self.url} ({_reason(exc)}); free disk space or choose "
+            raise StoreError(f"cannot write {what} to {self.url} ({error_reason(exc)}); free disk space or choose "
                              "a writable --results, then rerun: finished cells are kept") from None
 
     def _stored(self, conn, cell_hash: str) -> bool:
@@ -471,7 +471,7 @@ def _missing(where: str | Path) -> StoreError:
 
 def _damaged(url: str, exc: BaseException, doing: str = "open") -> StoreError:
     return StoreError(f"cannot {doing} the results store {url}: it is damaged or not a database "
-                      f"({_reason(exc)}); restore it from a backup or give another --results")
+                      f"({error_reason(exc)}); restore it from a backup or give another --results")
 
 
 def _process_gone(worker: str, since: float) -> bool:
@@ -496,5 +496,6 @@ def _process_gone(worker: str, since: float) -> bool:
     return stat[0] == "Z" or started > since + 2
 
 
-def _reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException) -> str:
+    """The first line of a database error's own message (the driver's, where SQLAlchemy wraps one)."""
     return str(getattr(exc, "orig", None) or exc).splitlines()[0]
