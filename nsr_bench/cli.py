@@ -322,8 +322,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     out = OutputFolder(args.out, "--out", args.overwrite)  # checked before the store is opened (or created)
     spec = load_spec(args.spec)
     written, skipped, slopes = render_all(current_results(args), out, spec)
-    for path in written:
-        print(f"wrote {path} (and .pdf)")
+    for figure in written:
+        print(f"wrote {figure.png} (and .pdf)")
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
     for strategy, slope in sorted(slopes.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nsr_bench.outputs import OutputFolder
+from nsr_bench.plots.rendered import Rendered
 
 
 def studies(url: str) -> list:
@@ -19,9 +20,17 @@ def studies(url: str) -> list:
     return [optuna.load_study(study_name=n, storage=url) for n in names]
 
 
-def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Path], list[str], dict]:
+def _rendered(png: Path, fn) -> Rendered:
+    """``png`` drawn by ``fn``, titled and captioned by the first and the remaining sentences of its docstring."""
+    doc = " ".join((fn.__doc__ or "").split())
+    title, _, rest = doc.partition(". ")
+    return Rendered(png, title.rstrip("."), rest)
+
+
+def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Rendered], list[str], dict]:
     """Render every figure the store has data for with figure spec ``spec`` (default: the shipped one):
-    (written PNGs, reasons for skipped figures and for cells the spec leaves out, regret slope intervals)."""
+    (the rendered figures, reasons for skipped figures and for cells the spec leaves out, regret slope
+    intervals)."""
     from nsr_bench.plots import figures
     from nsr_bench.plots.data import load
     from nsr_bench.plots.spec import default_spec
@@ -43,10 +52,10 @@ def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Path], list[st
             continue
         if isinstance(result, tuple):
             result, slopes = result
-        written.append(result)
+        written.append(_rendered(result, fn))
     for study in studies(store.url):
         try:
-            written.append(figures.optuna_study(study, out))
+            written.append(_rendered(figures.optuna_study(study, out), figures.optuna_study))
         except figures.NoData as exc:
             skipped.append(f"optuna_study: {exc}")
     return written, skipped, slopes

@@ -33,7 +33,7 @@ def write_report(store, out: OutputFolder, spec=None) -> list[Path]:
     if slopes:
         md += ["## Cumulative regret slopes (per cycle; mean [95% t interval] of per-seed slopes)", ""]
         md += [f"- {s}: {v}" for s, v in sorted(slopes.items())] + [""]
-    md += ["## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in figures] + [""]
+    md += ["## Figures", ""] + [f"![{f.title}](figures/{f.png.name})" for f in figures] + [""]
     if skipped:
         md += ["## Not rendered", ""] + [f"- {r}" for r in skipped] + [""]
     written = [out.write_text("report.md", "\n".join(md))]
@@ -42,7 +42,8 @@ def write_report(store, out: OutputFolder, spec=None) -> list[Path]:
     if verdicts is not None:
         body += ["<h2>Claims (<code>nsr-bench claims</code>)</h2>", to_html(*verdicts)]
     body += ["<h2>Throughput (cells per busy hour, from the runs table)</h2>", to_html(*speed)]
-    body += ["<h2>Figures</h2>", *(f'<p><img src="figures/{p.name}" style="max-width:100%"></p>' for p in figures)]
+    body += ["<h2>Figures</h2>",
+             *(f'<p><img src="figures/{f.png.name}" style="max-width:100%"></p>' for f in figures)]
     if skipped:
         body += ["<h2>Not rendered</h2><ul>", *(f"<li>{html.escape(r)}</li>" for r in skipped), "</ul>"]
     written.append(out.write_text("report.html", "<!doctype html><meta charset='utf-8'><title>nsr-bench report"

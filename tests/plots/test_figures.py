@@ -24,6 +24,7 @@ def test_optuna_figure_and_render_all(small_store, tmp_path):
     assert figures.optuna_study(study, OutputFolder(tmp_path, "--out")).stat().st_size > 5000
     written, skipped, _ = render_all(small_store, OutputFolder(tmp_path / "all", "--out"))
     assert len(written) == 7
+    assert all(f.png.exists() and f.pdf.exists() and f.title for f in written)
     (left_out,) = skipped  # the sweep's carry trials: the optuna figure shows them
     assert left_out.startswith("headline figures: 3 sweep trials") and "nsr" not in left_out
 
@@ -40,7 +41,7 @@ def test_report_writes_markdown_and_html(small_store, tmp_path, capsys):
 
     assert main(["report", "--results", small_store.url, "--out", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
-    assert "| scenario" in md and "![recovery_curves](figures/recovery_curves.png)" in md
+    assert "| scenario" in md and "](figures/recovery_curves.png)" in md
     assert "| NSR (Bank + similarity) [cap=50] | 2 |" in md and "n = 2 seeds per row" in md
     assert "Holm-adjusted" in md
     assert "## Throughput" in md and "| machine | scenario | cells |" in md
