@@ -54,7 +54,7 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
 def _need_root(root: Path | None, name: str) -> Path:
     if root is None:
         raise DataError(f"dataset {name!r} needs a data root: pass --data-root DIR or set NSR_DATA_ROOT "
-                        f"(see the README, 'Real data')")
+                        f"(docs/usage.md, 'Real data', lists the datasets and their layout)")
     if not root.is_dir():
         raise DataError(f"data root {root} does not exist; pass --data-root DIR or set NSR_DATA_ROOT")
     return root
@@ -70,7 +70,7 @@ def _prepared(root: Path, archive: str, folder: str, form: str, fill) -> Path:
     src = root / archive
     if not src.is_file():
         raise DataError(f"neither {root / folder}/ nor {src} exists; put the {archive} archive "
-                        "(see ../shared/data/README.md) under the data root")
+                        "under the data root (docs/usage.md, 'Real data', lists the expected files)")
     (digest,) = file_digests([src])
     rec = recipe("data", archive.removesuffix(".tar.gz"), {"archive": archive, "sha256": digest, "folder": folder,
                                                             "form": form}, (__name__,), device=None)
