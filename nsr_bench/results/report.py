@@ -24,6 +24,7 @@ from pathlib import Path
 from nsr_bench.metrics.summary import numeric_columns
 from nsr_bench.outputs import OutputFolder
 
+PROSE = 48  # a column with a longer cell wraps its text
 LITERAL = re.compile(r"(?::[\w.]+:)?``?([^`]+?)``?")  # an RST literal in a caption: ``x``, `x`, :func:`x`
 
 
@@ -41,6 +42,16 @@ class Table:
     def numeric(self) -> list[bool]:
         """Per column, whether it holds numbers (right-aligned)."""
         return numeric_columns(self.rows) or [False] * len(self.header)
+
+    @property
+    def keys(self) -> int:
+        """How many leading text columns name a row (at most two; they stay in view when the table scrolls)."""
+        return min(2, next((i for i, n in enumerate(self.numeric) if n), len(self.header)))
+
+    @property
+    def prose(self) -> list[bool]:
+        """Per column, whether it holds long text (wrapped; other columns keep each cell on one line)."""
+        return [any(len(row[i]) > PROSE for row in self.rows) for i in range(len(self.header))]
 
 
 def write_report(store, out: OutputFolder, spec=None) -> list[Path]:
@@ -134,7 +145,7 @@ def _environment():
     env = jinja2.Environment(loader=jinja2.PackageLoader("nsr_bench.results", "templates"),
                              autoescape=jinja2.select_autoescape(["html.j2"]), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(data_uri=_data_uri, literals=_literals, md=_md, code=_code,
+    env.filters.update(cell=_cell, data_uri=_data_uri, literals=_literals, md=_md, code=_code,
                        md_table=lambda t: markdown(t.header, t.rows))
     return env
 
@@ -150,6 +161,14 @@ def _literals(value: str):
     parts = LITERAL.split(str(value))
     return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p)
                            for i, p in enumerate(parts))
+
+
+def _cell(value: str):
+    """HTML of a table cell, the half-width of a ``mean ± half-width`` muted so that the means stand out."""
+    from markupsafe import Markup
+
+    mean, pm, half = str(value).partition(" ± ")
+    return Markup('{} <span class="pm">± {}</span>').format(mean, half) if pm else str(value)
 
 
 def _md(value: str) -> str:

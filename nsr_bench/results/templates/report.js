@@ -1,6 +1,7 @@
 // Click (or Enter on) a table header to sort its rows by that column, again to reverse: numbers (a
 // cell's leading number, so "0.68 ± 0.28" sorts by 0.68) as numbers, other text in natural order;
-// blank and "-" cells last either way.
+// blank and "-" cells last either way. The columns that name a row (class "key") stay in view when a wide
+// table scrolls sideways: each is stuck at the widths of the key columns before it.
 (function () {
   const leading = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?/i;
   const blank = (text) => text === "" || text === "-";
@@ -13,6 +14,11 @@
   }
   for (const table of document.querySelectorAll("table.sortable")) {
     const headers = Array.from(table.tHead.rows[0].cells);
+    let left = 0;
+    headers.filter((th) => th.classList.contains("key")).forEach((th) => {
+      for (const row of table.rows) row.cells[th.cellIndex].style.left = left + "px";
+      left += th.offsetWidth;
+    });
     headers.forEach((th, column) => {
       th.tabIndex = 0;
       th.setAttribute("aria-sort", "none");
