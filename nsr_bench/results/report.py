@@ -1,6 +1,6 @@
 """A Markdown and HTML report: the summary table per scenario and strategy, the claims verdicts
 (``nsr-bench claims``), the machines' throughput (cells per hour), the regret slopes, every figure and
-where the numbers came from (code, libraries, devices).
+where the numbers came from (this package's version; the cells' devices, thread counts and libraries).
 
 Both files are rendered with Jinja2 from the templates shipped in ``nsr_bench/results/templates``. The
 HTML page is self-contained (its style, its sorting script and its figures, as PNG data, are inside it,
