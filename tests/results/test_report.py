@@ -114,7 +114,7 @@ def test_tables_show_display_names_not_selectors(report):
     assert not SELECTORS & {cell for table in tables.values() for row in table for cell in row}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # set up before the small store, so that a skip costs nothing
 def browser():
     """A headless Chromium (the system's, never a downloaded one) driven by playwright; skipped where there is
     none, failed instead when ``NSR_REQUIRE_BROWSER=1`` (CI)."""
@@ -148,7 +148,7 @@ def leading(cell: str) -> float:
     return float(re.match(r"[+-]?[\d.]+", cell).group())
 
 
-def test_page_in_a_headless_browser(report, browser, tmp_path):
+def test_page_in_a_headless_browser(browser, report, tmp_path):
     from PIL import Image
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
