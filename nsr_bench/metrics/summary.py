@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from nsr_bench.metrics.stats import TESTS, Interval, PairedTest, holm, paired_te
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "retention", "recovery_steps_mean", "regret",
            "task_id_acc", "memory_mb")
 COMPARED = ("acc", "recovery_steps_mean", "regret")
+NUMBER = re.compile(r"[+-]?\.?\d")  # a cell that starts with a number
 SHORT = {"recovery_steps_mean": "recovery", "acc_agnostic": "acc agnostic", "task_id_acc": "task-id acc",
          "memory_mb": "memory MB"}
 
@@ -134,16 +136,21 @@ def text(header: list[str], body: list[list[str]]) -> str:
                      for line in [header, *body])
 
 
+def numeric_columns(body: list[list[str]]) -> list[bool]:
+    """Per column, whether its filled cells (not blank, not ``-``) all start with a number, at least one."""
+    columns = [[v for v in column if v.strip() not in ("", "-")] for column in zip(*body, strict=True)]
+    return [bool(c) and all(NUMBER.match(v) for v in c) for c in columns]
+
+
 def markdown(header: list[str], body: list[list[str]]) -> str:
-    rows = [header, ["---"] * len(header), *body]
-    return "\n".join("| " + " | ".join(v.replace("|", "\\|") for v in line) + " |" for line in rows)
+    """A Markdown table, numeric columns right-aligned; ``|`` and HTML's ``&<>`` escaped in every cell."""
+    align = ["---:" if n else "---" for n in numeric_columns(body) or [False] * len(header)]
 
+    def cell(v: str) -> str:
+        return html.escape(v, quote=False).replace("|", "\\|")
 
-def to_html(header: list[str], body: list[list[str]]) -> str:
-    def tr(tag, line):
-        return "<tr>" + "".join(f"<{tag}>{html.escape(v)}</{tag}>" for v in line) + "</tr>"
-
-    return "<table>" + tr("th", header) + "".join(tr("td", line) for line in body) + "</table>"
+    return "\n".join("| " + " | ".join(line) + " |"
+                     for line in [[cell(v) for v in header], align, *([cell(v) for v in r] for r in body)])
 
 
 def _interval(iv: Interval, metric: str) -> str:
