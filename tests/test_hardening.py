@@ -29,8 +29,10 @@ def error_line(capsys) -> str:
 
 def test_shared_options_keep_each_commands_defaults():
     parser = build_parser()
-    run = parser.parse_args(["run"])
+    run = parser.parse_args(["run"])  # None: not given, so that --config can set it
     assert (run.results, run.device, run.data_root, run.json) == (None, None, None, None)
+    run.options.resolve(run)
+    assert (run.results, run.device, run.data_root, run.json) == ("results", "auto", None, False)
     mat = parser.parse_args(["matrix", "x.yaml", "--json", "--data-root", "d"])
     assert (mat.results, mat.device, mat.data_root, mat.json) == ("results", "cpu", "d", True)
     assert parser.parse_args(["worker", "--storage", "u", "--study", "s"]).results is None
