@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     """The ``claims`` command, its ``memory`` sub-command and their options."""
     parser = sub.add_parser("claims", help="reproduce or refute each paper claim: verdicts with 95%% intervals "
                             "(reuses stored cells)")
-    opts = Options(parser)
+    opts = Options(parser, config=True)
     opts.shared("results", "device", "data_root", "json", device="cpu")
     opts.add("--protocol", default="paper", help="claims protocol YAML, or a shipped one (default paper)")
     opts.switch("--test", "a tiny version: the protocol's test scenarios, strategies and seeds, every spec's "

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     """The ``matrix`` command and its options."""
     parser = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably")
     parser.add_argument("spec", help="matrix YAML file, or the name of a shipped matrix (tiny, paper_ablation)")
-    opts = Options(parser)
+    opts = Options(parser, config=True)
     opts.shared("results", "device", "data_root", "json", "untuned", device="cpu")
     opts.add("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
     opts.add("--storage", help="shared database URL (results and Optuna queue)")

@@ -15,7 +15,7 @@ OBJECTIVES = ["acc_val", "memory_mb", "bank_mb_total", "recovery_steps_mean", "r
 def add_parser(sub) -> None:
     """The ``sweep`` command and its options."""
     parser = sub.add_parser("sweep", help="Optuna sweep over strategies' search spaces (equal budgets)")
-    opts = Options(parser)
+    opts = Options(parser, config=True)
     opts.shared("results", "device", "data_root", "json", device="cpu")
     opts.add("--strategy", action="append", default=[], help="strategy to tune (repeatable)")
     opts.switch("--all", "every strategy with a search space")

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     """The ``train-rl`` command and its options."""
     parser = sub.add_parser("train-rl", help="train the learned allocator (rl) offline on streams disjoint from "
                             "the evaluation seeds, save its policy file and its training curve")
-    opts = Options(parser)
+    opts = Options(parser, config=True)
     opts.shared("overwrite")
     opts.add("--episodes", type=int, default=60, help="training streams (default 60)")
     opts.add("--trial-steps", type=int, default=8, help="updates per candidate trial (default 8)")
