@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from nsr_bench.cli.common import Options, check_jobs, use_data_root
+from nsr_bench.cli.common import Options, check_jobs, training_logs, use_data_root
 
 
 def add_parser(sub) -> None:
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
              help="audit only this scenario (repeatable; default every scenario of the protocol)")
     opts.add("--recurrence", action="append", default=[],
              help="audit only this recurrence mode, e.g. resample (repeatable; default the protocol's)")
+    opts.logging()
     parser.set_defaults(func=handle)
     memory = parser.add_subparsers(dest="claims_command").add_parser(
         "memory", help="analytic Bank bytes per entry/task of a configuration, and the rank the paper's MB/task "
@@ -44,19 +45,19 @@ def add_parser(sub) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run (or reuse) the cells of the protocol's claims and print (or store) every verdict."""
-    from tqdm import tqdm
-
     from nsr_bench.claims.audit import audit, format_table
     from nsr_bench.claims.protocol import load_protocol
+    from nsr_bench.progress import Progress
     from nsr_bench.results.store import ResultsStore, tidy
 
     check_jobs(args.jobs)
     use_data_root(args.data_root)
     protocol = load_protocol(args.protocol)
     store = ResultsStore(args.results)
-    with tqdm(desc="claims", unit="cell", file=sys.stderr) as bar:
-        verdicts, failed = audit(protocol, store, args.test, args.device, args.jobs, bar, args.scenario or None,
-                                 args.recurrence or None)
+    with Progress("claims") as progress:
+        verdicts, failed = audit(protocol, store, args.test, args.device, args.jobs, progress,
+                                 args.scenario or None, args.recurrence or None, training_logs(args, args.results))
+    print(progress.line(), file=sys.stderr)
     for cell_hash, error in failed.items():
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
     rows = [v.as_dict() for v in verdicts]

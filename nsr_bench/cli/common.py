@@ -63,6 +63,14 @@ class Options:
             default, shown = default if isinstance(default, tuple) else (default, default or SHOWN[name])
             self.add(flag, default=default, help=f"{SHARED[name]} (default {shown})")
 
+    def logging(self) -> None:
+        """``--log KIND`` and ``--log-dir``: the computed cells' training logs (see :mod:`nsr_bench.logs`)."""
+        self.add("--log", action="append", default=[], metavar="KIND", help="log each computed cell's training "
+                 "with Avalanche's loggers: tensorboard, wandb (offline unless WANDB_MODE says otherwise) or csv "
+                 "(repeatable or a comma list; default none; never part of a cell's identity)")
+        self.add("--log-dir", help="folder of the logs, a sub-folder per cell hash (default: logs/ next to the "
+                 "results' SQLite file, ./logs for a database server)")
+
     def resolve(self, args: argparse.Namespace) -> None:
         """Fill every option not given on the command line from ``--config``, else its built-in default."""
         from nsr_bench.config import SpecError, load_yaml
@@ -150,11 +158,6 @@ def check_data(cells) -> None:
         raise DataError("missing data, nothing was run:\n  " + "\n  ".join(problems))
 
 
-def reuse_line(reused: int, computed: int, failed: int) -> str:
-    """What a command did with its cells, printed at its end."""
-    return f"cells: reused {reused}, computed {computed}" + (f", failed {failed}" if failed else "")
-
-
 def stored_results(target: str):
     """The results store ``target`` for reading: an error if there is none (reading creates nothing)."""
     from nsr_bench.results.store import ResultsStore
@@ -171,3 +174,11 @@ def current_results(args: argparse.Namespace):
         print(f"left out {left_out} stale cells computed by other code (`nsr-bench report --stale` lists them, "
               "--include-stale keeps them)", file=sys.stderr)
     return store
+
+
+def training_logs(args: argparse.Namespace, results: str):
+    """The :class:`~nsr_bench.logs.TrainingLogs` that ``--log`` and ``--log-dir`` ask for (None: no logs)."""
+    from nsr_bench.logs import TrainingLogs, default_folder, parse_kinds
+
+    kinds = parse_kinds(args.log)
+    return TrainingLogs(kinds, Path(args.log_dir or default_folder(results))) if kinds else None

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nsr_bench.cli.common import Options, check_data, check_jobs, reuse_line, use_data_root
+from nsr_bench.cli.common import Options, check_data, check_jobs, training_logs, use_data_root
 
 
 def add_parser(sub) -> None:
@@ -19,15 +19,15 @@ def add_parser(sub) -> None:
     opts.add("--storage", help="shared database URL (results and Optuna queue)")
     opts.switch("--enqueue", "queue the cells for `nsr-bench worker`")
     opts.add("--study", help="queue name (default: the matrix name)")
+    opts.logging()
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Run the matrix's unfinished cells (or queue them) and print its summary table (or JSON)."""
-    from tqdm import tqdm
-
     from nsr_bench import matrix
     from nsr_bench.config import SpecError
+    from nsr_bench.progress import Progress
     from nsr_bench.results.store import ResultsStore, tidy
 
     check_jobs(args.jobs)
@@ -47,9 +47,10 @@ def handle(args: argparse.Namespace) -> int:
         print(f"{len(cells)} cells of {spec.name!r} queued in {args.storage}; {waiting} waiting for workers")
         return 0
     store = ResultsStore(args.storage or args.results)
-    with tqdm(total=len(cells), desc=spec.name, unit="cell", file=sys.stderr) as bar:
-        finished, summaries, failed, reused = matrix.run_matrix(cells, store, args.jobs, bar)
-    print(reuse_line(reused, len(finished) - reused, len(failed)), file=sys.stderr)
+    with Progress(spec.name) as progress:
+        finished, summaries, failed = matrix.run_matrix(cells, store, args.jobs, progress,
+                                                        training_logs(args, args.storage or args.results))
+    print(progress.line(), file=sys.stderr)
     for cell_hash, error in failed.items():
         print(f"failed {cell_hash}: {error} (traceback in the store's runs table)", file=sys.stderr)
     rows = matrix.summary_table(finished, summaries, spec.reference)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nsr_bench.cli.common import Options, check_data, parse_seeds, reuse_line, use_data_root
+from nsr_bench.cli.common import Options, check_data, parse_seeds, training_logs, use_data_root
 
 DEFAULT_SCENARIO = "digits_cyclic"
 DEFAULT_STRATEGIES = ["nsr", "fresh", "carry"]
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     opts.add("--seeds", default="0", help="seeds as 0,1,2 or 0-2 (default 0)")
     opts.switch("--force", "recompute cells that are already finished")
     opts.switch("--test", "use every spec's tiny test configuration")
+    opts.logging()
     parser.set_defaults(func=handle)
 
 
@@ -40,8 +41,7 @@ def format_table(labels: list[str], summaries: list[dict]) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Run (or reuse) every strategy x seed cell, print the table (or JSON) of their summaries."""
-    from tqdm import tqdm
-
+    from nsr_bench.progress import Progress
     from nsr_bench.resolution import resolve_cell
     from nsr_bench.results.store import ResultsStore, tidy
     from nsr_bench.runner import run_cell
@@ -53,18 +53,21 @@ def handle(args: argparse.Namespace) -> int:
                 for strategy in args.strategy for seed in seeds]
     check_data([cell for _, cell in selected])
     store = ResultsStore(args.results)
+    logs = training_logs(args, args.results)
     summaries, labels, failed = [], [], []
     computes = [args.force or not store.done(cell.hash) for _, cell in selected]
-    reused = computes.count(False)
-    with tqdm(total=sum(computes), desc="cells", unit="cell", file=sys.stderr) as bar:
+    with Progress("cells") as progress:
+        progress.plan(sum(computes))
         for (selector, cell), computing in zip(selected, computes, strict=True):
             try:
-                summaries.append(run_cell(cell, store, force=args.force, progress=bar))
+                summaries.append(run_cell(cell, store, force=args.force, progress=progress, logs=logs))
                 labels.append(selector)
+                progress.count(reused=not computing, computed=computing)
             except Exception as exc:  # recorded in the store's runs table; the other cells go on
                 failed.append(f"{cell.strategy} seed {cell.seed} ({cell.hash}): {type(exc).__name__}: {exc}")
-            bar.update(computing)  # the bar's rate and ETA are the computed cells'
-    print(reuse_line(reused, len(selected) - reused - len(failed), len(failed)), file=sys.stderr)
+                progress.count(failed=1)
+            progress.advance(computing)  # the bar's rate and ETA are the computed cells'
+    print(progress.line(), file=sys.stderr)
     for line in failed:
         print(f"nsr-bench: cell failed: {line}", file=sys.stderr)
     for line in sorted({w for s in summaries for w in s.get("warnings", [])}):  # metrics left undefined

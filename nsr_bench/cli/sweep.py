@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nsr_bench.cli.common import Options, check_data, use_data_root
+from nsr_bench.cli.common import Options, check_data, training_logs, use_data_root
 from nsr_bench.cli.run import DEFAULT_SCENARIO
 
 OBJECTIVES = ["acc_val", "memory_mb", "bank_mb_total", "recovery_steps_mean", "regret"]
@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
     opts.add("--storage", help="Optuna storage: database URL or journal:FILE (default: --results)")
     opts.switch("--write-best", "record the best settings in the spec")
     opts.switch("--test", "use every spec's tiny test configuration")
+    opts.logging()
     parser.set_defaults(func=handle)
 
 
@@ -49,14 +50,11 @@ def strategies(args: argparse.Namespace) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     """Sweep each strategy (resuming its study), compare with its defaults, print (or write) the best."""
-    from optuna.trial import TrialState
-    from tqdm import tqdm
-
-    from nsr_bench.config import SpecError, parse_selector
+    from nsr_bench.config import SpecError
     from nsr_bench.hpo import sweep as hpo
+    from nsr_bench.progress import Progress
     from nsr_bench.resolution import resolve_cell
     from nsr_bench.results.store import ResultsStore, tidy
-    from nsr_bench.runner import run_cell
 
     if args.trials < 1:
         raise SpecError(f"--trials {args.trials}: give at least 1 trial per strategy")
@@ -69,33 +67,48 @@ def handle(args: argparse.Namespace) -> int:
     objectives = tuple(args.objective or ["acc_val"])
     check_data([resolve_cell(args.scenario, n, args.seed, args.device, args.test, tuned=False) for n in names])
     store = ResultsStore(args.results)
+    logs = training_logs(args, args.results)
     report = []
-    for name in names:  # the same trial budget for every strategy
-        with tqdm(desc=f"sweep {name}", unit="trial", file=sys.stderr) as bar:
-            study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
-                              args.sampler_seed, args.seed, args.device, args.test, progress=bar)
-        untuned = resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False)
-        default = run_cell(untuned, store)
-        states = [t.state for t in study.trials]
-        row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),
-               "default": {o: default[o] for o in objectives}}
-        if len(objectives) == 1:
-            best, value, chosen = hpo.best_of(study, default, untuned.strategy_params, objectives[0])
-            row.update(tuned=value, best_params=best, chosen=chosen)
-            if args.write_best:
-                sweep = hpo.provenance(study, args.scenario, objectives[0], args.seed, args.sampler_seed,
-                                       args.pruner)
-                sweep.update(value=round(value, 6), chosen=chosen, best_trial=round(study.best_value, 6))
-                scenario = parse_selector(args.scenario)[0]
-                row["written_to"] = str(hpo.write_best(name, scenario, best, sweep))
-        else:
-            row["pareto_front"] = [{"values": t.values, "params": t.params} for t in hpo.pareto_front(study)]
-        report.append(row)
+    with Progress("sweep", unit="trial") as progress:
+        for name in names:  # the same trial budget for every strategy
+            report.append(sweep_one(name, args, store, objectives, progress, logs))
+    print(progress.line(), file=sys.stderr)
     if args.json:
         print(json.dumps(tidy(report), indent=1))
     else:
         print_report(report, objectives)
     return 0
+
+
+def sweep_one(name: str, args: argparse.Namespace, store, objectives: tuple[str, ...], progress, logs) -> dict:
+    """Sweep strategy ``name`` (``progress`` shows its trials) and compare the best trial with its defaults;
+    with ``--write-best``, record the best settings in its spec. Returns its report row."""
+    from optuna.trial import TrialState
+
+    from nsr_bench.config import parse_selector
+    from nsr_bench.hpo import sweep as hpo
+    from nsr_bench.resolution import resolve_cell
+    from nsr_bench.runner import run_cell
+
+    study = hpo.sweep(name, args.scenario, args.trials, store, args.storage, objectives, args.pruner,
+                      args.sampler_seed, args.seed, args.device, args.test, progress=progress, logs=logs)
+    untuned = resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False)
+    reused = store.done(untuned.hash)
+    default = run_cell(untuned, store, progress=progress, logs=logs)
+    progress.count(reused=reused, computed=not reused)
+    states = [t.state for t in study.trials]
+    row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),
+           "default": {o: default[o] for o in objectives}}
+    if len(objectives) == 1:
+        best, value, chosen = hpo.best_of(study, default, untuned.strategy_params, objectives[0])
+        row.update(tuned=value, best_params=best, chosen=chosen)
+        if args.write_best:
+            sweep = hpo.provenance(study, args.scenario, objectives[0], args.seed, args.sampler_seed, args.pruner)
+            sweep.update(value=round(value, 6), chosen=chosen, best_trial=round(study.best_value, 6))
+            row["written_to"] = str(hpo.write_best(name, parse_selector(args.scenario)[0], best, sweep))
+    else:
+        row["pareto_front"] = [{"values": t.values, "params": t.params} for t in hpo.pareto_front(study)]
+    return row
 
 
 def print_report(report: list[dict], objectives: tuple[str, ...]) -> None:

@@ -31,6 +31,7 @@ def handle(args: argparse.Namespace) -> int:
     from nsr_bench.config import SpecError
     from nsr_bench.outputs import output_file
     from nsr_bench.plots.rl_curve import training_curve
+    from nsr_bench.progress import Progress
     from nsr_bench.rl.train import train_policy
 
     if args.episodes < 1:
@@ -43,8 +44,10 @@ def handle(args: argparse.Namespace) -> int:
     figure_to, figure = output_file(args.figure, "--figure", args.overwrite)
     figure = Path(figure).stem
     figure_to.check(f"{figure}.png", f"{figure}.pdf")
-    policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
-                          device=args.device, test=args.test)
+    with Progress("train-rl", unit="episode") as progress:
+        progress.plan(args.episodes)
+        policy = train_policy(args.episodes, trial_steps=args.trial_steps, overwrite_cost=args.overwrite_cost,
+                              device=args.device, test=args.test, log=progress.write, progress=progress)
     policy.training["command"] = (f"nsr-bench train-rl --episodes {args.episodes} "
                                   f"--trial-steps {args.trial_steps} --overwrite-cost {args.overwrite_cost}"
                                   + " --test" * args.test)
