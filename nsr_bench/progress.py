@@ -29,7 +29,7 @@ class Progress:
     def plan(self, total: int, desc: str | None = None) -> None:
         """Start over with ``total`` units to compute (and a new name, if given); the counts are kept."""
         if desc is not None:
-            self.bar.set_description(desc)
+            self.bar.set_description_str(desc)
         self.bar.reset(total=total)
 
     def stage(self, text: str) -> None:
