@@ -62,13 +62,14 @@ class CellPruned(Exception):
     """Raised by an ``on_experience`` callback to stop a cell early (a pruned sweep trial)."""
 
 
-def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=()):
+def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=(), loggers=()):
     """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, Bank bytes or None).
 
-    ``extra_plugins`` (Avalanche plugins, e.g. an audit) join the loop without changing the cell.
-    Torch runs with the cell's thread count (part of its identity), restored afterwards."""
+    ``progress`` (a :class:`~nsr_bench.progress.Progress`, optional) shows the stage. ``extra_plugins``
+    (Avalanche plugins, e.g. an audit) and ``loggers`` (Avalanche loggers) join the loop without changing
+    the cell. Torch runs with the cell's thread count (part of its identity), restored afterwards."""
     with flushed_subnormals(), torch_threads(cell.identity.threads):
-        return _execute(cell, progress, on_experience, extra_plugins)
+        return _execute(cell, progress, on_experience, extra_plugins, loggers)
 
 
 def prepare(cell: CellSpec, scenario, plugins_for) -> tuple[Any, BuildContext, list, dict]:
@@ -86,16 +87,20 @@ def prepare(cell: CellSpec, scenario, plugins_for) -> tuple[Any, BuildContext, l
     return model, context, plugins, apply_feature_cache(scenario, model.features, adapted, cell.device)
 
 
-def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list):
-    """Avalanche's loop for ``cell`` (TensorTemplate: Adam, the cell's train spec) with ``plugins``."""
+def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list, loggers=()):
+    """Avalanche's loop for ``cell`` (TensorTemplate: Adam, the cell's train spec) with ``plugins``; with
+    ``loggers``, Avalanche's loss and accuracy metrics feed them (they only read the loop's outputs)."""
     import torch
+    from avalanche.evaluation.metrics import accuracy_metrics, loss_metrics
     from avalanche.training.plugins import EvaluationPlugin
 
     from nsr_bench.training.template import TensorTemplate
 
-    with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers on purpose
+    metrics = (loss_metrics(minibatch=True, epoch=True, experience=True),
+               accuracy_metrics(epoch=True, experience=True, stream=True)) if loggers else ()
+    with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers unless logs are asked for
         warnings.filterwarnings("ignore", message="No loggers specified")
-        evaluator = EvaluationPlugin(loggers=[])
+        evaluator = EvaluationPlugin(*metrics, loggers=list(loggers))
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"avalanche\.")
     return TensorTemplate(
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=cell.train.lr),
@@ -104,7 +109,7 @@ def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list):
         plugins=plugins, evaluator=evaluator, data_order=context.streams.torch("data_order"))
 
 
-def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
+def _execute(cell: CellSpec, progress, on_experience, extra_plugins, loggers):
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
     from nsr_bench.plugins.reporting import EVALUATION_MODES, collect, modes_differ
@@ -112,7 +117,7 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
 
     def stage(text: str) -> None:
         if progress is not None:
-            progress.set_postfix_str(f"{cell.strategy} seed {cell.seed}: {text}")
+            progress.stage(f"{cell.strategy} seed {cell.seed}: {text}")
 
     started = time.perf_counter()
     seed_everything(cell.seed)
@@ -126,7 +131,8 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins):
         cell, scenario, lambda ctx: impl.build(impl.Params(**cell.strategy_params), ctx))
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
                                 batch_size=cell.train.eval_batch_size, curve_sets=scenario.val_sets())
-    strategy = training_loop(cell, model, context, [*plugins, FiniteLossGuard(), recorder, *extra_plugins])
+    strategy = training_loop(cell, model, context, [*plugins, FiniteLossGuard(), recorder, *extra_plugins],
+                             loggers)
     bm = scenario.benchmark()
 
     shared = not modes_differ(plugins)  # then one pass gives every mode's row

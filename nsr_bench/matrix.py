@@ -155,13 +155,13 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _run_one(cell: CellSpec, url: str) -> dict:
+def _run_one(cell: CellSpec, url: str, logs) -> dict:
     from nsr_bench.interrupts import exit_status, interrupting
     from nsr_bench.results.store import ResultsStore
 
     try:
         with interrupting():  # a SIGTERM marks the running cell interrupted; an idle worker just ends
-            return run_cell(cell, ResultsStore(url))  # with the cell's own thread count
+            return run_cell(cell, ResultsStore(url), logs=logs)  # with the cell's own thread count
     except KeyboardInterrupt as exc:  # the run is marked: end here rather than take a queued cell
         os._exit(exit_status(exc))
 
@@ -184,44 +184,50 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = 20.0) -> None:
             process.join()
 
 
-def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None
-               ) -> tuple[list[Cell], list[dict], dict, int]:
+def run_matrix(cells: list[Cell], store, jobs: int = 1, progress=None, logs=None
+               ) -> tuple[list[Cell], list[dict], dict]:
     """Run the unfinished cells (``jobs`` local processes, each cell with the thread count it was
     expanded with: pass ``threads=worker_threads(jobs)`` to :func:`expand`). A failing cell is recorded in the
-    store's ``runs`` table and does not stop the others. ``progress`` (a tqdm bar) counts the cells it
-    computes, not the reused ones. Returns the finished cells, their summaries, {hash: error} of the cells
-    that failed, and how many cells were already finished (reused)."""
+    store's ``runs`` table and does not stop the others. ``progress`` (a :class:`~nsr_bench.progress.Progress`)
+    counts the cells it computes, not the reused ones, and adds every cell to its counts; ``logs`` (a
+    :class:`~nsr_bench.logs.TrainingLogs`) logs the computed cells' training. Returns the finished cells, their
+    summaries and {hash: error} of the cells that failed."""
     pending = [c.spec for c in cells if not store.done(c.spec.hash)]
     failed: dict[str, str] = {}
     if progress is not None:  # the bar counts the cells to compute, so its rate and ETA are theirs
-        progress.reset(total=len(pending))
+        progress.plan(len(pending))
+        progress.count(reused=len(cells) - len(pending))
+
+    def finished_one(cell: CellSpec, exc: BaseException | None) -> None:
+        if exc is not None:
+            failed[cell.hash] = f"{type(exc).__name__}: {exc}"
+        if progress is not None:
+            progress.advance()
+            progress.count(computed=exc is None, failed=exc is not None)
+
     if jobs <= 1:
         for cell in pending:
+            error = None
             try:
-                run_cell(cell, store, progress=progress)
+                run_cell(cell, store, progress=progress, logs=logs)
             except Exception as exc:
-                failed[cell.hash] = f"{type(exc).__name__}: {exc}"
-            if progress is not None:
-                progress.update(1)
+                error = exc
+            finished_one(cell, error)
     else:
         import multiprocessing
 
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=die_with_parent, initargs=(os.getpid(),))
         try:
-            futures = {pool.submit(_run_one, cell, store.url): cell for cell in pending}
+            futures = {pool.submit(_run_one, cell, store.url, logs): cell for cell in pending}
             for future in as_completed(futures):
-                if future.exception() is not None:
-                    exc = future.exception()
-                    failed[futures[future].hash] = f"{type(exc).__name__}: {exc}"
-                if progress is not None:
-                    progress.update(1)
+                finished_one(futures[future], future.exception())
         except BaseException:  # Ctrl-C or SIGTERM of the parent: stop now, not after the queued cells
             stop_pool(pool)
             raise
         pool.shutdown()
     finished = [c for c in cells if c.spec.hash not in failed]
-    return finished, [store.summary(c.spec.hash) for c in finished], failed, len(cells) - len(pending)
+    return finished, [store.summary(c.spec.hash) for c in finished], failed
 
 
 def summary_table(cells: list[Cell], summaries: list[dict], reference: dict[str, Any]) -> list[Row]:

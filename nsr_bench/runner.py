@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from contextlib import nullcontext
 
 from nsr_bench.config import CellSpec
 from nsr_bench.execution import CellPruned, execute_cell
@@ -14,12 +15,13 @@ STATUS = ((CellPruned, "pruned"), (KeyboardInterrupt, "interrupted"))
 
 
 def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=None,
-             on_experience=None) -> dict:
+             on_experience=None, logs=None) -> dict:
     """Run ``cell`` unless already finished in ``store``; return its summary.
 
     The attempt is recorded in the store's ``runs`` table; a failure (or an interrupt) marks it
-    failed and stores nothing else. ``progress`` (a tqdm bar, optional) shows the experience;
-    ``on_experience(i, running_acc)`` is called after experience i and may raise :class:`CellPruned`.
+    failed and stores nothing else. ``progress`` (a :class:`~nsr_bench.progress.Progress`, optional) shows
+    the cell's stage; ``on_experience(i, running_acc)`` is called after experience i and may raise
+    :class:`CellPruned`; ``logs`` (a :class:`~nsr_bench.logs.TrainingLogs`, optional) logs its training.
     A cell whose identity this process cannot honour (other code, data or device) raises
     :class:`~nsr_bench.identity.IdentityError` before anything runs.
     """
@@ -29,7 +31,9 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     run_id = None
     try:  # an interrupt while the run row is written, the cell runs or its results are stored marks the run
         run_id = store.start_run(cell.hash)
-        summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience)
+        with logs.loggers(cell) if logs is not None else nullcontext(()) as loggers:
+            summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience,
+                                                                      loggers=loggers)
         store.write(cell, documents, rows, curve_rows, bank, run_id=run_id, force=force)
     except StoreError:  # a store that cannot write cannot record the failure either
         raise

@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from nsr_bench.cli import main, parse_seeds
+from nsr_bench.cli import main
+from nsr_bench.cli.common import parse_seeds
 
 SUMMARY_KEYS = {"strategy", "scenario", "seed", "acc", "bwt", "forgetting", "fwt", "recovery_steps_mean",
                 "regret", "bank_mb_per_task", "bank_mb_total", "task_id_acc", "wall_s",
@@ -68,17 +69,23 @@ def test_config_file_supplies_flags(tmp_path, capsys):
     assert "cells: reused 0, computed 1" in err
 
 
-def test_an_explicit_flag_overrides_the_config_file_both_ways(tmp_path):
-    from nsr_bench.cli import build_parser, run_options
+def parsed(*argv: str):
+    """``argv`` parsed with the options not given filled from ``--config`` or their defaults, as main does."""
+    from nsr_bench.cli import build_parser
 
+    args = build_parser().parse_args(argv)
+    args.options.resolve(args)
+    return args
+
+
+def test_an_explicit_flag_overrides_the_config_file_both_ways(tmp_path):
     cfg = tmp_path / "run.yaml"
     cfg.write_text("force: true\njson: true\ntest: false\n")
-    parser = build_parser()
-    opts = run_options(parser.parse_args(["run", "--config", str(cfg), "--no-force", "--no-json", "--test"]))
-    assert (opts["force"], opts["json"], opts["test"]) == (False, False, True)
-    opts = run_options(parser.parse_args(["run", "--config", str(cfg)]))
-    assert (opts["force"], opts["json"], opts["test"]) == (True, True, False)
-    assert run_options(parser.parse_args(["run"]))["force"] is False
+    args = parsed("run", "--config", str(cfg), "--no-force", "--no-json", "--test")
+    assert (args.force, args.json, args.test) == (False, False, True)
+    args = parsed("run", "--config", str(cfg))
+    assert (args.force, args.json, args.test) == (True, True, False)
+    assert parsed("run").force is False
 
 
 @pytest.mark.parametrize("args, message", [

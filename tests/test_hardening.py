@@ -29,15 +29,23 @@ def error_line(capsys) -> str:
 
 def test_shared_options_keep_each_commands_defaults():
     parser = build_parser()
-    run = parser.parse_args(["run"])
+    run = parser.parse_args(["run"])  # None: not given, so that --config can set it
     assert (run.results, run.device, run.data_root, run.json) == (None, None, None, None)
-    mat = parser.parse_args(["matrix", "x.yaml", "--json", "--data-root", "d"])
+
+    def parsed(*argv):
+        args = parser.parse_args(argv)
+        args.options.resolve(args)
+        return args
+
+    run = parsed("run")
+    assert (run.results, run.device, run.data_root, run.json) == ("results", "auto", None, False)
+    mat = parsed("matrix", "x.yaml", "--json", "--data-root", "d")
     assert (mat.results, mat.device, mat.data_root, mat.json) == ("results", "cpu", "d", True)
-    assert parser.parse_args(["worker", "--storage", "u", "--study", "s"]).results is None
-    assert parser.parse_args(["sweep"]).device == "cpu"
+    assert parsed("worker", "--storage", "u", "--study", "s").results is None
+    assert parsed("sweep").device == "cpu"
     for command in (["report"], ["figures"], ["bank", "inspect"], ["export-cell", "h", "--out", "o"]):
-        assert parser.parse_args(command).results == "results"
-    assert parser.parse_args(["data"]).data_root is None
+        assert parsed(*command).results == "results"
+    assert parsed("data").data_root is None
 
 
 def test_bad_arguments_get_one_line_errors(tmp_path, capsys):

@@ -13,15 +13,16 @@ HEADER = ("claim", "scenario", "recurrence", "paper", "measured", "95% CI", "n",
 
 def audit(protocol: Protocol, store, test: bool = False, device: str = "cpu", jobs: int = 1,
           progress=None, scenarios: list[str] | None = None,
-          recurrences: list[str] | None = None) -> tuple[list[Verdict], dict[str, str]]:
+          recurrences: list[str] | None = None, logs=None) -> tuple[list[Verdict], dict[str, str]]:
     """Every row's verdict (on the ``scenarios`` and ``recurrences`` named, default all; cells the store holds
-    are reused, the others run with ``jobs`` processes) and {hash: error} of the cells that failed; the
-    verdicts are written to the store's ``claims`` table."""
+    are reused, the others run with ``jobs`` processes, shown by ``progress`` and logged by ``logs``, see
+    :func:`~nsr_bench.matrix.run_matrix`) and {hash: error} of the cells that failed; the verdicts are
+    written to the store's ``claims`` table."""
     from nsr_bench.matrix import run_matrix, worker_threads
 
     rows = plan(protocol, test, device, worker_threads(jobs), scenarios, recurrences)
     unique = list({c.spec.hash: c for row in rows for c in row.cells}.values())
-    _, _, failed, _ = run_matrix(unique, store, jobs, progress)
+    _, _, failed = run_matrix(unique, store, jobs, progress, logs)
     verdicts = [judge_row(row, store, failed) for row in rows]
     adjust_for_multiplicity(verdicts)
     store.write_claims(protocol.name + (" (test)" if test else ""), [v.as_dict() for v in verdicts],

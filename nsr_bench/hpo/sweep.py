@@ -118,9 +118,12 @@ def optuna_storage(url: str):
 
 def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None = None,
           objectives: tuple[str, ...] = ("acc_val",), pruner: str = "median", sampler_seed: int = 0,
-          seed: int = 0, device: str = "cpu", test: bool = False, study_name: str | None = None, progress=None):
+          seed: int = 0, device: str = "cpu", test: bool = False, study_name: str | None = None, progress=None,
+          logs=None):
     """Run (or resume) a sweep until its study has ``trials`` finished trials; returns the study.
-    ``progress`` (a tqdm bar, optional) counts the trials still to run and shows each one's stage."""
+    ``progress`` (a :class:`~nsr_bench.progress.Progress`, optional) counts the trials still to run, shows
+    each one's stage and counts its cell reused or computed (a pruned one too); ``logs`` (a
+    :class:`~nsr_bench.logs.TrainingLogs`, optional) logs the computed cells' training."""
     import optuna
     from optuna.trial import TrialState
 
@@ -153,21 +156,26 @@ def sweep(strategy: str, scenario: str, trials: int, store, storage: str | None 
             if trial.should_prune():
                 raise CellPruned(f"pruned at experience {step}")
 
+        reused = store.done(cell.hash)
         try:
-            summary = run_cell(cell, store, progress=progress, on_experience=report)
+            summary = run_cell(cell, store, progress=progress, on_experience=report, logs=logs)
         except CellPruned:
-            raise optuna.TrialPruned() from None
+            summary = None
+        if progress is not None:  # a pruned cell was computed in part (and not stored)
+            progress.count(reused=reused, computed=not reused)
+        if summary is None:
+            raise optuna.TrialPruned()
         values = [summary[o] if summary[o] is not None else float("nan") for o in objectives]
         return values if multi else values[0]
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     remaining = trials - len(study.get_trials(deepcopy=False, states=finished))
     if progress is not None:
-        progress.reset(total=max(remaining, 0))
+        progress.plan(max(remaining, 0), desc=f"sweep {strategy}")
     for _ in range(remaining):
         run_trial(study, objective)
         if progress is not None:
-            progress.update(1)
+            progress.advance()
     return study
 
 

@@ -122,9 +122,11 @@ def run_episode(stream: str, seed: int, rule: TrialRule, device: str, test: bool
 
 
 def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: float = 0.05, l2: float = 1e-3,
-                 overwrite_cost: float = 0.25, device: str = "cpu", test: bool = False, log=print) -> Policy:
+                 overwrite_cost: float = 0.25, device: str = "cpu", test: bool = False, log=print,
+                 progress=None) -> Policy:
     """Train a policy over ``episodes`` training streams (see the module docstring; ``test``: their tiny
-    test configuration) and return it with its training record (configuration, streams and seeds, curve)."""
+    test configuration) and return it with its training record (configuration, streams and seeds, curve).
+    ``progress`` (a :class:`~nsr_bench.progress.Progress` over the episodes, optional) shows each one's stage."""
     from nsr_bench.execution import flushed_subnormals
 
     weights = torch.zeros(len(FEATURES), requires_grad=True)
@@ -132,8 +134,15 @@ def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: 
     seen: list = []
     curve: list[dict[str, Any]] = []
     started = time.perf_counter()
+
+    def stage(text: str) -> None:
+        if progress is not None:
+            progress.stage(text)
+
     for episode in range(episodes):
         stream, seed = TRAIN_STREAMS[episode % len(TRAIN_STREAMS)], TRAIN_SEED + episode
+        where = f"episode {episode + 1}/{episodes} ({stream} seed {seed})"
+        stage(f"{where}: training, every candidate tried at each experience")
         rule = TrialRule(weights, 3, trial_steps, generator, overwrite_cost)
         with flushed_subnormals():
             run_episode(stream, seed, rule, device, test)
@@ -142,9 +151,12 @@ def train_policy(episodes: int, trial_steps: int = 8, fit_steps: int = 100, lr: 
                  "best_kinds": _best_kinds(rule.decisions), "wall_s": time.perf_counter() - started}
         curve.append(point)
         seen += rule.decisions
+        stage(f"{where}: fitting the policy on {len(seen)} decisions")
         fit(weights, seen, fit_steps, lr, l2)
         log(f"episode {episode} {stream} seed {seed}: " + ", ".join(
             f"{k} {point[f'regret_{k}']:.4f}" for k in REFERENCES) + f" ({point['wall_s']:.0f} s)")
+        if progress is not None:
+            progress.advance()
     training = {"episodes": episodes, "trial_steps": trial_steps, "fit_steps": fit_steps, "lr": lr, "l2": l2,
                 "overwrite_cost": overwrite_cost,
                 "test": test, "streams": list(TRAIN_STREAMS), "seeds": [TRAIN_SEED + e for e in range(episodes)],

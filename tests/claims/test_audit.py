@@ -42,7 +42,9 @@ def test_rerun_reuses_every_cell_and_replaces_the_verdicts(audited, capsys):
     runs, verdicts = len(store.table("runs")), len(store.claims())
     capsys.readouterr()
     assert main(["claims", "--test", "--results", str(folder), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    shown = capsys.readouterr()
+    rows = json.loads(shown.out)
+    assert f"cells: reused {len(store.table('cells'))}, computed 0" in shown.err
     assert len(store.table("runs")) == runs and len(store.claims()) == verdicts == len(rows)
     assert all(set(r) >= {"claim", "scenario", "paper", "measured", "ci", "n", "verdict", "reason"} for r in rows)
 

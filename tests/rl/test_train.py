@@ -12,11 +12,14 @@ from nsr_bench.rl.policy import Policy
 from nsr_bench.rl.train import TRAIN_SEED, TrialRule, fit, regrets
 
 
-def test_train_rl_writes_a_loadable_policy_with_its_curve_and_figure(tmp_path):
+def test_train_rl_writes_a_loadable_policy_with_its_curve_and_figure(tmp_path, capsys):
     out, figure = tmp_path / "p.json", tmp_path / "fig" / "curve.png"
     figure.parent.mkdir()  # a path in a missing folder is refused
     assert main(["train-rl", "--test", "--episodes", "1", "--trial-steps", "2", "--out", str(out),
                  "--figure", str(figure)]) == 0
+    shown = capsys.readouterr()
+    assert "1/1 [" in shown.err and "episode 1/1 (digits_cyclic seed 1000): fitting the policy" in shown.err
+    assert "episode 0 digits_cyclic seed 1000:" in shown.out  # the episode's line, printed above the bar
     policy = Policy.load(str(out))
     (point,) = policy.training["curve"]
     assert point["seed"] == TRAIN_SEED and policy.training["test"]
