@@ -62,14 +62,15 @@ class CellPruned(Exception):
     """Raised by an ``on_experience`` callback to stop a cell early (a pruned sweep trial)."""
 
 
-def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=(), loggers=()):
+def execute_cell(cell: CellSpec, progress=None, on_experience=None, extra_plugins=(), evaluation=()):
     """Train and evaluate ``cell``; returns (summary, documents, matrix rows, curve rows, Bank bytes or None).
 
     ``progress`` (a :class:`~nsr_bench.progress.Progress`, optional) shows the stage. ``extra_plugins``
-    (Avalanche plugins, e.g. an audit) and ``loggers`` (Avalanche loggers) join the loop without changing
-    the cell. Torch runs with the cell's thread count (part of its identity), restored afterwards."""
+    (Avalanche plugins, e.g. an audit) and ``evaluation`` (Avalanche metrics and loggers for the training
+    logs, :meth:`nsr_bench.logs.TrainingLogs.evaluation`) join the loop without changing the cell. Torch
+    runs with the cell's thread count (part of its identity), restored afterwards."""
     with flushed_subnormals(), torch_threads(cell.identity.threads):
-        return _execute(cell, progress, on_experience, extra_plugins, loggers)
+        return _execute(cell, progress, on_experience, extra_plugins, evaluation)
 
 
 def prepare(cell: CellSpec, scenario, plugins_for) -> tuple[Any, BuildContext, list, dict]:
@@ -87,17 +88,16 @@ def prepare(cell: CellSpec, scenario, plugins_for) -> tuple[Any, BuildContext, l
     return model, context, plugins, apply_feature_cache(scenario, model.features, adapted, cell.device)
 
 
-def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list, loggers=()):
-    """Avalanche's loop for ``cell`` (TensorTemplate: Adam, the cell's train spec) with ``plugins``; with
-    ``loggers``, Avalanche's loss and accuracy metrics feed them (they only read the loop's outputs)."""
+def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list, evaluation=()):
+    """Avalanche's loop for ``cell`` (TensorTemplate: Adam, the cell's train spec) with ``plugins``;
+    ``evaluation`` is (metrics, loggers) for Avalanche's evaluation plugin (they only read the loop's
+    outputs), none by default: our recorder measures what a cell stores."""
     import torch
-    from avalanche.evaluation.metrics import accuracy_metrics, loss_metrics
     from avalanche.training.plugins import EvaluationPlugin
 
     from nsr_bench.training.template import TensorTemplate
 
-    metrics = (loss_metrics(minibatch=True, epoch=True, experience=True),
-               accuracy_metrics(epoch=True, experience=True, stream=True)) if loggers else ()
+    metrics, loggers = evaluation or ((), ())
     with warnings.catch_warnings():  # our recorder replaces Avalanche's loggers unless logs are asked for
         warnings.filterwarnings("ignore", message="No loggers specified")
         evaluator = EvaluationPlugin(*metrics, loggers=list(loggers))
@@ -109,7 +109,7 @@ def training_loop(cell: CellSpec, model, context: BuildContext, plugins: list, l
         plugins=plugins, evaluator=evaluator, data_order=context.streams.torch("data_order"))
 
 
-def _execute(cell: CellSpec, progress, on_experience, extra_plugins, loggers):
+def _execute(cell: CellSpec, progress, on_experience, extra_plugins, evaluation):
     from nsr_bench.guards import FiniteLossGuard
     from nsr_bench.metrics.recorder import AccuracyRecorder
     from nsr_bench.plugins.reporting import EVALUATION_MODES, collect, modes_differ
@@ -132,7 +132,7 @@ def _execute(cell: CellSpec, progress, on_experience, extra_plugins, loggers):
     recorder = AccuracyRecorder(scenario.test_sets(), cell.train.eval_every,
                                 batch_size=cell.train.eval_batch_size, curve_sets=scenario.val_sets())
     strategy = training_loop(cell, model, context, [*plugins, FiniteLossGuard(), recorder, *extra_plugins],
-                             loggers)
+                             evaluation)
     bm = scenario.benchmark()
 
     shared = not modes_differ(plugins)  # then one pass gives every mode's row

@@ -42,10 +42,15 @@ class TrainingLogs:
     folder: Path
 
     @contextmanager
-    def loggers(self, cell) -> Iterator[list]:
-        """The Avalanche loggers of ``cell``, closed (files flushed, the W&B run finished) at the end."""
+    def evaluation(self, cell) -> Iterator[tuple[list, list]]:
+        """(metrics, loggers) for ``cell``'s Avalanche evaluation plugin: loss, and accuracy as the cell
+        measures it (:func:`task_masked_accuracy`); the loggers are closed (files flushed, the W&B run
+        finished) at the end."""
+        from avalanche.evaluation.metrics import loss_metrics
+
         with ExitStack() as stack:
-            yield [self._open(kind, self.folder / cell.hash, cell, stack) for kind in self.kinds]
+            loggers = [self._open(kind, self.folder / cell.hash, cell, stack) for kind in self.kinds]
+            yield [loss_metrics(minibatch=True, epoch=True, experience=True), *task_masked_accuracy()], loggers
 
     @staticmethod
     def _open(kind: str, folder: Path, cell, stack: ExitStack):
@@ -69,6 +74,23 @@ class TrainingLogs:
                 params={"id": f"{cell.hash}-{secrets.token_hex(4)}"})  # a fresh run each time
             stack.callback(logger.wandb.finish)
         return logger
+
+
+def task_masked_accuracy() -> list:
+    """Avalanche's epoch, experience and stream accuracy on the outputs masked to each sample's own task, as
+    the cell's oracle accuracy matrix and recovery curves measure it. On the raw outputs of a
+    task-incremental head, the classes of the other tasks win the argmax and the logged accuracy says 0."""
+    from avalanche.evaluation.metrics.accuracy import EpochAccuracy, ExperienceAccuracy, StreamAccuracy
+
+    def masked(metric: type):
+        class TaskMasked(metric):
+            def update(self, strategy):
+                outputs = strategy.model.head.mask_tasks(strategy.mb_output, strategy.mb_task_id)
+                self._metric.update(outputs, strategy.mb_y)
+
+        return TaskMasked()
+
+    return [masked(m) for m in (EpochAccuracy, ExperienceAccuracy, StreamAccuracy)]
 
 
 def scalar_wandb_logger() -> type:

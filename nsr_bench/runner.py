@@ -31,9 +31,9 @@ def run_cell(cell: CellSpec, store: ResultsStore, force: bool = False, progress=
     run_id = None
     try:  # an interrupt while the run row is written, the cell runs or its results are stored marks the run
         run_id = store.start_run(cell.hash)
-        with logs.loggers(cell) if logs is not None else nullcontext(()) as loggers:
+        with logs.evaluation(cell) if logs is not None else nullcontext(()) as evaluation:
             summary, documents, rows, curve_rows, bank = execute_cell(cell, progress, on_experience,
-                                                                      loggers=loggers)
+                                                                      evaluation=evaluation)
         store.write(cell, documents, rows, curve_rows, bank, run_id=run_id, force=force)
     except StoreError:  # a store that cannot write cannot record the failure either
         raise
