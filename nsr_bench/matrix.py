@@ -89,10 +89,14 @@ def load_matrix(path: str | Path) -> MatrixSpec:
     from nsr_bench.registry import spec_file
 
     path = spec_file("matrices", path)
-    spec = validate(MatrixSpec, load_yaml(path), str(path))
+    return checked_size(validate(MatrixSpec, load_yaml(path), str(path)), str(path))
+
+
+def checked_size(spec: MatrixSpec, where: str) -> MatrixSpec:
+    """``spec``, or a SpecError if it holds more than :data:`MAX_CELLS` cells."""
     combos, cells = spec.size()
     if cells > MAX_CELLS:
-        raise SpecError(f"{path}: {combos} combinations x {len(spec.scenarios)} scenarios x {len(spec.seeds)} "
+        raise SpecError(f"{where}: {combos} combinations x {len(spec.scenarios)} scenarios x {len(spec.seeds)} "
                         f"seeds = {cells} cells, more than the {MAX_CELLS} one matrix may hold; split it into "
                         "smaller matrices")
     return spec

@@ -6,21 +6,30 @@ import argparse
 import json
 import sys
 
-from nsr_bench.cli.common import Options, check_data, check_jobs, training_logs, use_data_root
+from nsr_bench.cli.common import Options, check_data, check_jobs, parse_seeds, training_logs, use_data_root
 
 
 def add_parser(sub) -> None:
     """The ``matrix`` command and its options."""
     parser = sub.add_parser("matrix", help="run (or queue) an ablation matrix spec, resumably")
-    parser.add_argument("spec", help="matrix YAML file, or the name of a shipped matrix (tiny, paper_ablation)")
+    parser.add_argument("spec", help=f"matrix YAML file, or the name of a shipped matrix ({', '.join(shipped())})")
     opts = Options(parser, config=True)
     opts.shared("results", "device", "data_root", "json", "untuned", device="cpu")
+    opts.switch("--test", "every cell at its specs' tiny test configuration (a quick try of the matrix)")
+    opts.add("--seeds", help="run these seeds (0,1,2 or 0-2) instead of the spec's")
     opts.add("-j", "--jobs", type=int, default=1, help="local worker processes (default 1)")
     opts.add("--storage", help="shared database URL (results and Optuna queue)")
     opts.switch("--enqueue", "queue the cells for `nsr-bench worker`")
     opts.add("--study", help="queue name (default: the matrix name)")
     opts.logging()
     parser.set_defaults(func=handle)
+
+
+def shipped() -> list[str]:
+    """The names of the shipped matrices."""
+    from nsr_bench.registry import shipped_dir
+
+    return sorted(p.stem for p in shipped_dir("matrices").glob("*.yaml"))
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -33,6 +42,9 @@ def handle(args: argparse.Namespace) -> int:
     check_jobs(args.jobs)
     use_data_root(args.data_root)
     spec = matrix.load_matrix(args.spec)
+    spec = matrix.checked_size(spec.model_copy(update={
+        "test": args.test or spec.test, "seeds": parse_seeds(args.seeds) if args.seeds else spec.seeds}),
+        f"{args.spec} with --seeds {args.seeds}")
     cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs), tuned=not args.untuned)
     for label, reason in skipped:
         print(f"skipped {label}: {reason}", file=sys.stderr)

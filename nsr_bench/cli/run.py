@@ -47,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
     from nsr_bench.runner import run_cell
 
     use_data_root(args.data_root)
-    seeds = args.seeds if isinstance(args.seeds, list) else parse_seeds(str(args.seeds))
+    seeds = parse_seeds(args.seeds)
     selected = [(strategy, resolve_cell(args.scenario, strategy, seed, args.device, args.test,
                                         tuned=not args.untuned))
                 for strategy in args.strategy for seed in seeds]

@@ -108,7 +108,9 @@ def caption(rows: Sequence[Row], reference: str | None, compared: Sequence[str] 
     n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
     line = f"n = {n} seeds per row; mean ± half-width of the 95% t interval over seeds (Student t, n-1 df)"
     tests = {t.test for r in rows for t in r.tests.values()}
-    if tests:
+    if tests and not comparisons(rows):
+        line += f"; Δ = mean paired difference to {reference} by seed (no test: fewer than 2 paired seeds)"
+    elif tests:
         line += (f"; Δ = mean paired difference to {reference} by seed ({', '.join(sorted(tests))}, two-sided), "
                  f"p Holm-adjusted over the {comparisons(rows)} comparisons of this table "
                  f"({', '.join(SHORT.get(m, m) for m in compared)})")

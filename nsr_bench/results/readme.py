@@ -152,7 +152,7 @@ def fill(text: str, sources: Sources, where: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from nsr_bench.cli import parse_seeds
+    from nsr_bench.cli.common import parse_seeds
     from nsr_bench.results.store import ResultsStore
 
     parser = argparse.ArgumentParser(prog="python -m nsr_bench.results.readme", description=__doc__.split("\n")[0])
