@@ -1,4 +1,4 @@
-"""Paper figures from the results store alone (matplotlib + seaborn; PDF and PNG)."""
+"""Paper figures from the results store alone (matplotlib, in the one style of :mod:`nsr_bench.plots.style`)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,8 @@ BAR_HEIGHT = 0.16
 LINE = 1.2
 REFERENCE_LINE = 2.2
 """Line widths: every method, and the spec's reference drawn thicker."""
+CHAR_WIDTH = 0.6
+"""A character's mean width in ems (a legend's columns are as many as fit the figure's width)."""
 DPI = 300
 
 RC = {
@@ -57,16 +59,19 @@ def subplots(rows: int, cols: int, width: float | None = None, height: float | N
                         layout="constrained", **kwargs)
 
 
-def rows(heights: list[float], counts: list[int], width: float = DOUBLE):
-    """A figure of rows of panels, ``counts[i]`` side by side in row ``i`` (``heights[i]`` inches tall), each
-    row laid out on its own (a subfigure: one row's long tick labels do not narrow another's panels): the
-    figure and a list of axes per row."""
+def rows(heights: list[float], counts: list[int], titles: list[str] | None = None, width: float = DOUBLE,
+         **kwargs):
+    """A figure of rows of panels, ``counts[i]`` side by side in row ``i`` (``heights[i]`` inches tall, headed
+    by ``titles[i]``), each row laid out on its own (a subfigure: one row's long tick labels do not narrow
+    another's panels; ``kwargs`` go to its ``subplots``): the figure and a list of axes per row."""
     import matplotlib.pyplot as plt
 
     apply()
     fig = plt.figure(figsize=(width, sum(heights)), layout="constrained")
     subs = fig.subfigures(len(counts), 1, height_ratios=heights, squeeze=False)[:, 0]
-    return fig, [list(sub.subplots(1, n, squeeze=False)[0]) for sub, n in zip(subs, counts, strict=True)]
+    for sub, title in zip(subs, titles or [], strict=False):
+        sub.suptitle(title, fontweight="bold")
+    return fig, [list(sub.subplots(1, n, squeeze=False, **kwargs)[0]) for sub, n in zip(subs, counts, strict=True)]
 
 
 def legend_below(fig, handles: list, labels: list[str], title: str | None = None, cols: int | None = None):
@@ -75,7 +80,8 @@ def legend_below(fig, handles: list, labels: list[str], title: str | None = None
     import math
 
     width, height = fig.get_size_inches()
-    cols = cols or max(1, min(len(labels), 3 if width > SINGLE + 0.5 else 1))
+    entry = max(map(len, labels)) * RC["legend.fontsize"] * CHAR_WIDTH / 72 + 0.5  # inches, with the handle
+    cols = cols or max(1, min(len(labels), int(width // entry)))
     entries = math.ceil(len(labels) / cols) + (title is not None)
     fig.set_figheight(height + entries * RC["legend.fontsize"] * 1.6 / 72 + 0.1)
     return fig.legend(handles, labels, loc="outside lower center", ncols=cols, title=title)

@@ -82,8 +82,10 @@ def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered
     chosen, names, trials = headline(res, spec)
     streams = sorted(chosen["stream"].unique()) if not chosen.empty else []
     top = 1 + (not recov.empty)
-    fig, panels = style.rows([style.PANEL_HEIGHT] + [style.BAR_HEIGHT * len(names) + 0.6] * bool(streams),
-                             [top] + [len(streams)] * bool(streams))
+    headed = len(streams) > 1  # a memory panel per stream, headed by its name
+    fig, panels = style.rows([style.PANEL_HEIGHT] + [style.BAR_HEIGHT * len(names) + 0.6 + 0.2 * headed]
+                             * len(streams), [top] + [1] * len(streams),
+                             ["", *map(stream_name, streams)] if headed else None)
     ax = panels[0][0]
     lines(ax, banked, "param.cap", "bank_mb_total", list(look["name"]), look, marker="o")
     ax.set_xlabel("Retention cap K")
@@ -99,12 +101,11 @@ def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered
         ax.set_xlabel("Retention cap K")
         handles += [style.group_patch(k, f"Recovery, {e}") for k, e in enumerate(entries)]
         labels += [f"Recovery, {e}" for e in entries]
-    for ax, stream in zip(panels[1] if streams else [], streams, strict=True):
+    for (ax,), stream in zip(panels[1:], streams, strict=True):
         part = chosen[chosen["stream"] == stream]
         bars(ax, part, "memory_mb", names, colours(chosen, names))
         ax.set_yticks(ax.get_yticks(), memoryless(chosen, names))
         ax.set_xlabel(metric_name("memory_mb"))
-        ax.set_title(stream_name(stream) if len(streams) > 1 else "")
         bold_reference(ax.get_yticklabels(), chosen)
     style.legend_below(fig, handles, labels)
     caption = (f"Top left: total Bank size against the retention cap K per Bank method "

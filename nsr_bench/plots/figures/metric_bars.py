@@ -40,15 +40,16 @@ def metric_bars(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered:
     rows = summarise(group((c["stream"], c["name"], c["seed"], c) for _, c in cells.iterrows()), ref,
                      metrics, compared=metrics)  # the summary table's paired tests and Holm adjustment
     shown = memoryless(cells, names)
-    height = len(streams) * (style.BAR_HEIGHT * len(names) + 0.55)
-    fig, axes = style.subplots(len(streams), len(metrics), height=height, sharey=True)
+    height = style.BAR_HEIGHT * len(names) + 0.55 + 0.2 * (len(streams) > 1)
+    fig, axes = style.rows([height] * len(streams), [len(metrics)] * len(streams),
+                           [stream_name(s) for s in streams] if len(streams) > 1 else None, sharey=True)
     for row, stream in zip(axes, streams, strict=True):
         part = cells[cells["stream"] == stream]
         for ax, metric in zip(row, metrics, strict=True):
             bars(ax, part.dropna(subset=[metric]), metric, names, colours(cells, names))
             ax.set_yticks(ax.get_yticks(), shown)
             ax.axvline(0, color="#333333", lw=0.6)
-            ax.set_title(metric_name(metric) + ("" if len(streams) == 1 else f"\n{stream_name(stream)}"))
+            ax.set_title(metric_name(metric))
         bold_reference(row[0].get_yticklabels(), cells)
     significant = [f"{r.label} ({', '.join(metric_name(m) for m in metrics if r.p_holm.get(m, 1.0) < 0.05)}"
                    + (f", {stream_name(r.scenario)})" if len(streams) > 1 else ")")

@@ -1,5 +1,6 @@
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
 from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots import style
@@ -43,11 +44,13 @@ def panels(fig) -> list:
 
 
 def check_print_rules(fig, rendered, legend: bool = True) -> None:
-    """What every figure keeps to: PNG and vector PDF written, no panel without data, a legend (where
-    ``legend``) outside every panel, titles and axis labels without raw keys or ``*``, a caption that
-    states n."""
+    """What every figure keeps to: PNG and vector PDF written, at most double-column wide, no panel without
+    data, a legend (where ``legend``) outside every panel, titles and axis labels without raw keys or ``*``,
+    a caption that states n."""
     assert rendered.png.stat().st_size > 5000 and rendered.pdf.read_bytes().startswith(b"%PDF")
     assert b"/Type3" not in rendered.pdf.read_bytes()  # fonts embedded as TrueType
+    with Image.open(rendered.png) as png:
+        assert png.size[0] / style.DPI <= style.DOUBLE + 0.05  # legends and labels included: fits two columns
     assert panels(fig) and all(ax.has_data() for ax in panels(fig))
     renderer = fig.canvas.get_renderer()
     legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
@@ -65,8 +68,8 @@ def check_print_rules(fig, rendered, legend: bool = True) -> None:
 
 def intervals(fig) -> int:
     """How many error bars and bands the figure draws."""
-    from matplotlib.collections import FillBetweenPolyCollection
+    from matplotlib.collections import PolyCollection  # what fill_between draws
     from matplotlib.container import ErrorbarContainer
 
     return sum(sum(isinstance(c, ErrorbarContainer) for c in ax.containers)
-               + sum(isinstance(c, FillBetweenPolyCollection) for c in ax.collections) for ax in fig.axes)
+               + sum(isinstance(c, PolyCollection) for c in ax.collections) for ax in fig.axes)

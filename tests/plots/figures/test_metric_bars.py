@@ -14,3 +14,21 @@ def test_one_seed_draws_no_error_bar(draw, one_seed):
     fig, rendered = draw(metric_bars, one_seed)
     check_print_rules(fig, rendered, legend=False)  # the names label the bars
     assert intervals(fig) == 0 and "n = 1: no interval" in rendered.caption
+
+
+def test_two_streams_get_a_headed_row_each_and_no_title_overlaps_another(draw, results):
+    import pandas as pd
+
+    from nsr_bench.plots.data import Results
+
+    def twin(frame):
+        return pd.concat([frame, frame.assign(hash=frame["hash"] + "x", stream="digits_cyclic[cycles=6]")])
+
+    two = Results(*(twin(f) for f in (results.cells, results.accuracy, results.curves)))
+    fig, rendered = draw(metric_bars, two)
+    check_print_rules(fig, rendered, legend=False)
+    assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["Digits (cyclic)", "Digits (cyclic), cycles = 6"]
+    renderer = fig.canvas.get_renderer()
+    texts = [*(ax.title for ax in fig.axes), *(sub._suptitle for sub in fig.subfigs)]
+    titles = [t.get_window_extent(renderer) for t in texts]
+    assert not [(a, b) for i, a in enumerate(titles) for b in titles[i + 1:] if a.overlaps(b)]
