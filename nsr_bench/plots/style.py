@@ -96,6 +96,14 @@ def entries(axes) -> tuple[list, list[str]]:
     return list(seen.values()), list(seen)
 
 
+def wrap(text: str, cols: int, width: float = DOUBLE, size: float | None = None) -> str:
+    """``text`` broken into lines that fit the width of one of ``cols`` panels side by side."""
+    import textwrap
+
+    size = size or RC["axes.titlesize"]
+    return textwrap.fill(text, max(12, int((width / cols - 0.35) * 72 / (size * CHAR_WIDTH))))
+
+
 def group_patch(k: int, label: str):
     """A neutral legend entry for bar group ``k`` (:data:`GROUPS`): how its bars look, in grey."""
     from matplotlib.patches import Patch

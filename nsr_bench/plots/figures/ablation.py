@@ -51,7 +51,8 @@ def ablation(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered:
         for ax, lam in zip(row, lambdas, strict=True):
             part = data[data["lambda"] == lam]
             bars(ax, part.dropna(subset=[metric]), metric, names, palette, groups, group_key="Bank")
-            ax.set_title(metric_name(metric) + ("" if lam == "" else f", distillation λ = {lam}"))
+            ax.set_title(style.wrap(metric_name(metric) + ("" if lam == "" else f", distillation λ = {lam}"),
+                                    len(lambdas)))
         style.bold(row[0].get_yticklabels(), {spec.reference_name()})
     style.legend_below(fig, [style.group_patch(k, g) for k, g in enumerate(groups)], groups, cols=len(groups))
     caption = (f"Recovery steps and accuracy (ACC) per allocation rule with the Bank on (filled) and off "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots import style
 from nsr_bench.plots.data import Results
@@ -13,7 +11,6 @@ from nsr_bench.plots.spec import FigureSpec
 
 TITLE = "Accuracy matrices"
 COLS = 4
-WRAP = 24  # characters per title line in a quarter of a double column
 
 
 def accuracy_matrices(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered:
@@ -42,7 +39,7 @@ def accuracy_matrices(res: Results, out: OutputFolder, spec: FigureSpec) -> Rend
         ax.set_xticks(range(len(matrix.columns)), matrix.columns)
         ax.set_yticks(range(0, len(matrix), max(1, len(matrix) // 5)))
         ax.grid(False)
-        title = textwrap.fill(name, WRAP) + (f"\n{stream_name(stream)}" if several else "")
+        title = style.wrap(name + (f" on {stream_name(stream)}" if several else ""), cols, size=7)
         ax.set_title(title, fontsize=7, fontweight="bold" if name == ref else "normal")
     for ax in axes.flat[len(panels):]:
         ax.remove()

@@ -77,6 +77,11 @@ def headline(res, spec):
     return chosen, names, list(dict.fromkeys(cells.loc[trial, "label"]))
 
 
+def per_stream(cells, names: list[str]) -> dict[str, list[str]]:
+    """Stream -> the ``names`` (in their order) that have cells on it: a stream's panels show only those."""
+    return {s: [n for n in names if (part["name"] == n).any()] for s, part in cells.groupby("stream")}
+
+
 def reference_name(cells) -> str | None:
     """The name of the reference variant among named ``cells`` (None when the store has none)."""
     ref = cells.loc[cells["reference"], "name"] if "reference" in cells else []

@@ -16,6 +16,7 @@ from nsr_bench.plots.figures.common import (
     memoryless,
     metric_name,
     n_caption,
+    per_stream,
     seeds,
     stream_name,
 )
@@ -83,9 +84,10 @@ def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered
     streams = sorted(chosen["stream"].unique()) if not chosen.empty else []
     top = 1 + (not recov.empty)
     headed = len(streams) > 1  # a memory panel per stream, headed by its name
-    fig, panels = style.rows([style.PANEL_HEIGHT] + [style.BAR_HEIGHT * len(names) + 0.6 + 0.2 * headed]
-                             * len(streams), [top] + [1] * len(streams),
-                             ["", *map(stream_name, streams)] if headed else None)
+    drawn = per_stream(chosen, names) if streams else {}
+    fig, panels = style.rows([style.PANEL_HEIGHT] + [style.BAR_HEIGHT * len(drawn[s]) + 0.6 + 0.2 * headed
+                                                     for s in streams],
+                             [top] + [1] * len(streams), ["", *map(stream_name, streams)] if headed else None)
     ax = panels[0][0]
     lines(ax, banked, "param.cap", "bank_mb_total", list(look["name"]), look, marker="o")
     ax.set_xlabel("Retention cap K")
@@ -103,8 +105,8 @@ def memory_budget(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered
         labels += [f"Recovery, {e}" for e in entries]
     for (ax,), stream in zip(panels[1:], streams, strict=True):
         part = chosen[chosen["stream"] == stream]
-        bars(ax, part, "memory_mb", names, colours(chosen, names))
-        ax.set_yticks(ax.get_yticks(), memoryless(chosen, names))
+        bars(ax, part, "memory_mb", drawn[stream], colours(chosen, drawn[stream]))
+        ax.set_yticks(ax.get_yticks(), memoryless(chosen, drawn[stream]))
         ax.set_xlabel(metric_name("memory_mb"))
         bold_reference(ax.get_yticklabels(), chosen)
     style.legend_below(fig, handles, labels)

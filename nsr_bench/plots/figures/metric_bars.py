@@ -15,6 +15,7 @@ from nsr_bench.plots.figures.common import (
     memoryless,
     metric_name,
     n_caption,
+    per_stream,
     reference_name,
     seeds,
     stream_name,
@@ -39,15 +40,15 @@ def metric_bars(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered:
     ref = reference_name(cells)
     rows = summarise(group((c["stream"], c["name"], c["seed"], c) for _, c in cells.iterrows()), ref,
                      metrics, compared=metrics)  # the summary table's paired tests and Holm adjustment
-    shown = memoryless(cells, names)
-    height = style.BAR_HEIGHT * len(names) + 0.55 + 0.2 * (len(streams) > 1)
-    fig, axes = style.rows([height] * len(streams), [len(metrics)] * len(streams),
+    drawn = per_stream(cells, names)
+    heights = [style.BAR_HEIGHT * len(drawn[s]) + 0.55 + 0.2 * (len(streams) > 1) for s in streams]
+    fig, axes = style.rows(heights, [len(metrics)] * len(streams),
                            [stream_name(s) for s in streams] if len(streams) > 1 else None, sharey=True)
     for row, stream in zip(axes, streams, strict=True):
         part = cells[cells["stream"] == stream]
         for ax, metric in zip(row, metrics, strict=True):
-            bars(ax, part.dropna(subset=[metric]), metric, names, colours(cells, names))
-            ax.set_yticks(ax.get_yticks(), shown)
+            bars(ax, part.dropna(subset=[metric]), metric, drawn[stream], colours(cells, drawn[stream]))
+            ax.set_yticks(ax.get_yticks(), memoryless(cells, drawn[stream]))
             ax.axvline(0, color="#333333", lw=0.6)
             ax.set_title(metric_name(metric))
         bold_reference(row[0].get_yticklabels(), cells)

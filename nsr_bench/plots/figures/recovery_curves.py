@@ -37,10 +37,10 @@ def recovery_curves(res: Results, out: OutputFolder, spec: FigureSpec) -> Render
     rows = -(-len(panels) // cols)
     fig, axes = style.subplots(rows, cols, sharey=True)
     several = data["stream"].nunique() > 1
-    for ax, (stream, r) in zip(axes.flat, panels, strict=False):
+    for i, (ax, (stream, r)) in enumerate(zip(axes.flat, panels, strict=False)):
         lines(ax, data[(data["stream"] == stream) & (data["recurrence"] == r)], "step", "acc", names, cells)
-        ax.set_title(f"{stream_name(stream)}: recurrence {r}" if several else f"Recurrence {r}")
-        ax.set_xlabel("Steps after the recurrence")
+        ax.set_title(style.wrap(f"{stream_name(stream)}: recurrence {r}", cols) if several else f"Recurrence {r}")
+        ax.set_xlabel("Steps after the recurrence" if i + cols >= len(panels) else "")
         ax.set_ylim(0, 1)
     for ax in axes.flat[len(panels):]:
         ax.remove()

@@ -85,7 +85,7 @@ def regret_vs_cycles(res: Results, out: OutputFolder, spec: FigureSpec) -> tuple
         ax.set_xlabel("Cycle T")
         ax.set_xticks(range(int(part["cycle"].max()) + 1))
         if len(streams) > 1:
-            ax.set_title(stream_name(stream))
+            ax.set_title(style.wrap(stream_name(stream), len(streams)))
     axes[0][0].set_ylabel("Cumulative regret")
     bold_reference(style.legend_below(fig, *style.entries(fig.axes)).get_texts(), shown)
     caption = (f"Cumulative regret against cycle T on the stream{'s' if len(streams) > 1 else ''} with the most "

