@@ -1,8 +1,6 @@
-"""Paper figures from the results store alone (matplotlib + seaborn; PDF and PNG)."""
+"""Paper figures from the results store alone (matplotlib, in the one style of :mod:`nsr_bench.plots.style`)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from nsr_bench.outputs import OutputFolder
 from nsr_bench.plots.rendered import Rendered
@@ -18,13 +16,6 @@ def studies(url: str) -> list:
     except Exception:  # a database Optuna never wrote to
         return []
     return [optuna.load_study(study_name=n, storage=url) for n in names]
-
-
-def _rendered(png: Path, fn) -> Rendered:
-    """``png`` drawn by ``fn``, titled and captioned by the first and the remaining sentences of its docstring."""
-    doc = " ".join((fn.__doc__ or "").split())
-    title, _, rest = doc.partition(". ")
-    return Rendered(png, title.rstrip("."), rest)
 
 
 def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Rendered], list[str], dict]:
@@ -43,8 +34,7 @@ def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Rendered], lis
         if left_out:
             skipped.append(f"headline figures: {len(left_out)} sweep trials left out, the optuna figures show "
                            f"them ({', '.join(left_out[:6])}{', ...' if len(left_out) > 6 else ''})")
-    for fn in (figures.recovery_curves, figures.regret_vs_cycles, figures.accuracy_matrices,
-               figures.metric_bars, figures.ablation, figures.memory_budget):
+    for fn in figures.FIGURES:
         try:
             result = fn(res, out, spec)
         except figures.NoData as exc:
@@ -52,10 +42,11 @@ def render_all(store, out: OutputFolder, spec=None) -> tuple[list[Rendered], lis
             continue
         if isinstance(result, tuple):
             result, slopes = result
-        written.append(_rendered(result, fn))
+        written.append(result)
     for study in studies(store.url):
-        try:
-            written.append(_rendered(figures.optuna_study(study, out), figures.optuna_study))
-        except figures.NoData as exc:
-            skipped.append(f"optuna_study: {exc}")
+        for fn in figures.STUDY_FIGURES:
+            try:
+                written.append(fn(study, out))
+            except figures.NoData as exc:
+                skipped.append(f"{fn.__name__}: {exc}")
     return written, skipped, slopes

@@ -19,7 +19,8 @@ from nsr_bench.config import SpecError, Strict, load_yaml, parse_selector, valid
 
 DEFAULT = Path(__file__).with_name("spec.yaml")
 MAX_LINES = 8
-FALLBACK = ("#17becf", "#e377c2", "#aec7e8", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#dbdb8d")
+FALLBACK = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255")
+"""Colours of strategies no spec entry names: Paul Tol's muted palette (colour-blind safe)."""
 
 
 class Entry(Strict):
