@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -48,6 +48,21 @@ def t_quantile(q: float, df: int) -> float:
     from scipy import stats
 
     return float(stats.t.ppf(q, df))
+
+
+RANGES: dict[str, tuple[float, float]] = {
+          "acc": (0.0, 1.0), "acc_agnostic": (0.0, 1.0), "acc_val": (0.0, 1.0), "task_id_acc": (0.0, 1.0),
+          "bwt": (-1.0, 1.0), "fwt": (-1.0, 1.0), "forgetting": (-1.0, 1.0),
+          "recovery_steps_mean": (0.0, math.inf), "regret": (0.0, math.inf), "bank_mb_total": (0.0, math.inf),
+          "memory_mb": (0.0, math.inf), "retention": (0.0, math.inf), "recovery_steps_median": (0.0, math.inf),
+          "bwt_agnostic": (-1.0, 1.0)}
+"""Metric -> the values it can take: an interval drawn or printed never leaves them."""
+
+
+def clipped(iv: Interval, metric: str) -> Interval:
+    """``iv`` with its bounds clipped to ``metric``'s possible values (:data:`RANGES`; others unbounded)."""
+    low, high = RANGES.get(metric, (-math.inf, math.inf))
+    return replace(iv, low=min(max(iv.low, low), high), high=max(min(iv.high, high), low))
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nsr_bench.config import SpecError
-from nsr_bench.metrics.stats import TESTS, Interval, PairedTest, holm, paired_test, t_interval
+from nsr_bench.metrics.stats import TESTS, Interval, PairedTest, clipped, holm, paired_test, t_interval
 
 METRICS = ("acc", "acc_agnostic", "bwt", "forgetting", "retention", "recovery_steps_mean", "regret",
            "task_id_acc", "memory_mb")
@@ -83,7 +83,7 @@ def summarise(groups: Groups, reference: str | None, metrics: Sequence[str] = ME
         raise ValueError(f"unknown paired test {test!r}; choose one of {sorted(TESTS)}")
     pending = []
     for (scenario, label), by_seed in groups.items():
-        intervals = {m: t_interval([_number(s.get(m)) for s in by_seed.values()]) for m in metrics}
+        intervals = {m: clipped(t_interval([_number(s.get(m)) for s in by_seed.values()]), m) for m in metrics}
         ref = groups.get((scenario, reference)) if reference is not None else None
         tests = {}
         if ref is not None and label != reference:
@@ -106,7 +106,8 @@ def caption(rows: Sequence[Row], reference: str | None, compared: Sequence[str] 
     if not ns:
         return "No finished cells."
     n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
-    line = f"n = {n} seeds per row; mean ± half-width of the 95% t interval over seeds (Student t, n-1 df)"
+    line = (f"n = {n} seeds per row; mean ± half-width of the 95% t interval over seeds (Student t, n-1 df; "
+            "mean [low, high] where the interval is clipped to the metric's possible values)")
     tests = {t.test for r in rows for t in r.tests.values()}
     if tests and not comparisons(rows):
         line += f"; Δ = mean paired difference to {reference} by seed (no test: fewer than 2 paired seeds)"
@@ -161,6 +162,8 @@ def _interval(iv: Interval, metric: str) -> str:
         return "-"
     if iv.n < 2:
         return f"{iv.mean:.{digits}f}"
+    if not math.isclose(iv.mean - iv.low, iv.high - iv.mean, rel_tol=1e-9, abs_tol=1e-12):  # clipped
+        return f"{iv.mean:.{digits}f} [{iv.low:.{digits}f}, {iv.high:.{digits}f}]"
     return f"{iv.mean:.{digits}f} ± {(iv.high - iv.low) / 2:.{digits}f}"
 
 

@@ -35,7 +35,7 @@ def load(store) -> Results:
     for c in store.table("cells"):
         spec, summary, manifest = (json.loads(c[k]) for k in ("spec", "summary", "manifest"))
         rows.append({"memory_mb": None, **summary,  # None: a cell of an older store, memory unknown
-                     **{f"param.{k}": v for k, v in spec["strategy_params"].items()},
+                     **{f"param.{k}": v for k, v in {**spec["strategy_params"], **computed_by(spec)}.items()},
                      **{f"scenario.{k}": json.dumps(v) for k, v in spec.get("scenario_params", {}).items()},
                      "experiment": json.dumps(experiment(spec), sort_keys=True),
                      "manifest": manifest, "stream_tasks": manifest.get("stream", {}).get("tasks", [])})
@@ -65,13 +65,23 @@ def experiment(spec: dict[str, Any]) -> dict[str, Any]:
     """What the stored cell ``spec`` computes, but its seed: scenario, its parameters with the builder's
     defaults filled in (so ``digits_cyclic[recurrence=drift]`` and ``...,drift_strength=0.5]`` are one
     experiment), train settings, strategy and its (validated, complete) parameters. The rest of the spec
-    (builder, impl, device, identity) says which code and machine computed the cell, not what it computes:
-    two cells that differ only there are one experiment, and two of them of one seed are a conflict
-    (:func:`nsr_bench.metrics.summary.group`)."""
+    (builder, impl, the rest of the identity) says which code computed the cell, not what it computes: two
+    cells that differ only there are one experiment, and two of them of one seed are a conflict
+    (:func:`nsr_bench.metrics.summary.group`); the threads and device it ran with (:func:`computed_by`) are
+    part of the experiment."""
     return {"scenario": spec["scenario"],
             "scenario_params": {**builder_defaults(spec.get("builder", "")), **spec.get("scenario_params", {})},
             "train": spec.get("train", {}), "strategy": spec["strategy"],
-            "strategy_params": spec["strategy_params"]}
+            "strategy_params": {**spec["strategy_params"], **computed_by(spec)}}
+
+
+def computed_by(spec: dict[str, Any]) -> dict[str, Any]:
+    """The torch thread count and device a stored cell ran with. They change its numbers in the last bits,
+    so cells that differ in them are not one experiment: where they vary, a label names them (a matrix run
+    with ``-j 2``, one thread per cell, beside ``run`` cells on two threads) instead of a table pairing both
+    cells of a seed. Absent in cells of older stores."""
+    identity = spec.get("identity") or {}
+    return {k: identity[key] for k, key in (("threads", "threads"), ("device", "device_name")) if key in identity}
 
 
 @functools.cache

@@ -66,3 +66,12 @@ def test_the_same_cell_listed_twice_is_one_cell_and_other_rows_are_unchanged():
                     ("t", "carry", 0, {"acc": 0.5})])
     assert groups == {("s", "carry"): {0: cell}, ("s", "nsr"): {0: {"acc": 0.9}},
                       ("t", "carry"): {0: {"acc": 0.5}}}
+
+
+def test_an_interval_past_the_metric_s_possible_values_prints_clipped_bounds():
+    spread = {"a": [0.99, 0.40], "b": [0.50, 0.52]}  # two seeds: a's t interval reaches far above 1
+    rows = {r.label: r for r in summarise(group(summaries(spread)), None, metrics=("acc",))}
+    assert rows["a"].intervals["acc"].high == 1.0 and rows["a"].intervals["acc"].low > -1.0
+    (_, a), (_, b) = ((r[1], r[3]) for r in table(list(rows.values()), metrics=("acc",))[1])
+    assert a == f"0.695 [{rows['a'].intervals['acc'].low:.3f}, 1.000]" and "±" in b
+    assert "clipped to the metric's possible values" in caption(list(rows.values()), None)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from nsr_bench.metrics.summary import SeedConflict
@@ -36,9 +38,18 @@ def test_strategy_parameters_that_vary_name_the_row(hand_store):
     assert list(cells["stream"]) == ["digits_cyclic"] * 3
 
 
+def test_cells_run_with_other_thread_counts_are_rows_named_by_them(hand_store):
+    store = hand_store(*[(DRIFT, "carry", seed, 0.5, {"threads": t}) for t in (1, 2) for seed in (0, 1)])
+    assert rows_of(store) == {("digits_cyclic", f"Carry (memoryless) [threads={t}]"): 2 for t in (1, 2)}
+
+
 def test_two_cells_of_one_experiment_and_seed_are_an_error_naming_both(hand_store):
-    store = hand_store((DRIFT, "carry", 0, 0.5, {"threads": 1}), (DRIFT, "carry", 0, 0.6, {"threads": 2}),
-                       (DRIFT, "carry", 1, 0.7))
+    store = hand_store((DRIFT, "carry", 0, 0.5), (DRIFT, "carry", 1, 0.7))
+    cell = store.cells[0]
+    spec = json.loads(cell["spec"])
+    spec["identity"]["code"] = "computed-by-other-code"  # the same experiment and seed, another cell
+    summary = {**json.loads(cell["summary"]), "hash": "f" * 16}
+    store.cells.insert(1, {**cell, "hash": "f" * 16, "spec": json.dumps(spec), "summary": json.dumps(summary)})
     first, second = (c["hash"] for c in store.table("cells")[:2])
     assert first != second
     with pytest.raises(SeedConflict, match=f"seed 0: cells {first} and {second}"):

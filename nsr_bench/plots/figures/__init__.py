@@ -3,9 +3,10 @@
 :mod:`nsr_bench.plots.style` and returns a :class:`~nsr_bench.plots.rendered.Rendered` (with its caption),
 or raises :class:`NoData` saying what the figure needs."""
 
+from nsr_bench.metrics.stats import RANGES
 from nsr_bench.plots.figures.ablation import ablation
 from nsr_bench.plots.figures.accuracy_matrices import accuracy_matrices
-from nsr_bench.plots.figures.common import RANGES, NoData, headline, interval, reference_name
+from nsr_bench.plots.figures.common import NoData, headline, interval, reference_name
 from nsr_bench.plots.figures.memory_budget import cap_sweep, memory_budget
 from nsr_bench.plots.figures.metric_bars import metric_bars
 from nsr_bench.plots.figures.optuna_study import optuna_history, optuna_importances

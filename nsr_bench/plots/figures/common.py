@@ -9,23 +9,16 @@ with one seed there is none.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import replace
 
 import numpy as np
 
 from nsr_bench.config import parse_selector
-from nsr_bench.metrics.stats import Interval, t_interval
+from nsr_bench.metrics.stats import Interval, clipped, t_interval
 from nsr_bench.plots import style
 from nsr_bench.plots.naming import name_cells
 
 METHOD = "95% t interval over seeds, clipped to the metric's range"
-RANGES = {"acc": (0.0, 1.0), "acc_agnostic": (0.0, 1.0), "acc_val": (0.0, 1.0), "task_id_acc": (0.0, 1.0),
-          "bwt": (-1.0, 1.0), "fwt": (-1.0, 1.0), "forgetting": (-1.0, 1.0),
-          "recovery_steps_mean": (0.0, math.inf), "regret": (0.0, math.inf), "bank_mb_total": (0.0, math.inf),
-          "memory_mb": (0.0, math.inf)}
-"""Metric -> the values it can take: a drawn interval never leaves them."""
 
 METRICS = {"acc": "Accuracy (ACC)", "acc_agnostic": "Task-agnostic accuracy", "acc_val": "Validation accuracy",
            "task_id_acc": "Task-id accuracy", "bwt": "Backward transfer (BWT)", "fwt": "Forward transfer (FWT)",
@@ -113,9 +106,7 @@ def bold_reference(texts, cells) -> None:
 
 def interval(values: list[float], metric: str) -> Interval:
     """The 95% t interval of ``values`` clipped to ``metric``'s possible values (:data:`RANGES`)."""
-    iv = t_interval(values)
-    low, high = RANGES.get(metric, (-math.inf, math.inf))
-    return replace(iv, low=min(max(iv.low, low), high), high=max(min(iv.high, high), low))
+    return clipped(t_interval(values), metric)
 
 
 def seeds(frame, by: str = "name") -> list[int]:
