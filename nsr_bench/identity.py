@@ -1,15 +1,15 @@
 """A cell's identity: everything besides its spec that determines its numbers, so that a stored cell
 is reused only where a fresh computation would give the same numbers.
 
-The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`, the cell's key
-recipe in :mod:`nsr_bench.memo`'s terms: the code it runs (:func:`cell_code`: the source of
-:mod:`nsr_bench.execution` and of the cell's strategy and scenario modules, with what they import), the
-versions of the numeric libraries that code imports, the device's name, the torch thread count the cell
-runs with (:func:`torch_threads` makes the runner honour it), the SHA-256 of a weights file named in the
-scenario parameters and of the files the strategy reads (a learned policy), and a fingerprint of the
-data files the cell's sources read. File digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by
-(path, size, mtime_ns), so resolving a cell again only stats its files. Stored cells computed by other
-code or libraries are *stale* (:func:`stale_cells`); tables and figures leave them out.
+The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`, the cell's key recipe in
+:mod:`nsr_bench.memo`'s terms: the code it runs (:func:`cell_code`: the source of :mod:`nsr_bench.execution`
+and of the cell's strategy and scenario modules, with what they import), the versions of the numeric libraries
+that code imports, the device's name, the torch thread count the cell runs with (:func:`torch_threads` makes
+the runner honour it), the SHA-256 of a weights file named in the scenario parameters (or of the published
+weights its backbone loads) and of the files the strategy reads (a learned policy), and a fingerprint of the
+data files the cell's sources read. File digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by (path,
+size, mtime_ns), so resolving a cell again only stats its files. Stored cells computed by other code or
+libraries are *stale* (:func:`stale_cells`); tables and figures leave them out.
 """
 
 from __future__ import annotations
@@ -119,13 +119,26 @@ def data_fingerprint(sources: list[str]) -> dict[str, str]:
 
 
 def weights_digest(params: dict[str, Any]) -> str | None:
-    """SHA-256 of the ``weights`` file named in scenario ``params`` (None without one)."""
-    if not params.get("weights"):
+    """SHA-256 of the ``weights`` file named in scenario ``params``, else of the published weights file its
+    ``backbone`` loads (EfficientNet-Lite0's); None without either."""
+    path = params.get("weights") or published_file(params.get("backbone"))
+    if not path:
         return None
-    (digest,) = file_digests([Path(params["weights"])])
+    (digest,) = file_digests([Path(path)])
     if digest is None:
-        raise SpecError(f"backbone weights {params['weights']}: no such file")
+        raise SpecError(f"backbone weights {path}: no such file")
     return digest
+
+
+def published_file(backbone: str | None) -> Path | None:
+    """The published weights file of architecture ``backbone`` (None: none, or not a known architecture,
+    which the builder reports)."""
+    from nsr_bench.models.architectures import architecture
+
+    try:
+        return architecture(backbone).published_file() if backbone else None
+    except ValueError:
+        return None
 
 
 def cell_identity(code: tuple[str, str], params: dict[str, Any], sources: list[str], device: str,
