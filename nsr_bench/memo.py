@@ -35,7 +35,7 @@ from nsr_bench.cache import cache_dir, locked, save_json_atomic
 T = TypeVar("T")
 NUMERIC_LIBRARIES = {"torch": "torch", "torchvision": "torchvision", "numpy": "numpy", "scipy": "scipy",
                      "avalanche": "avalanche-lib", "sklearn": "scikit-learn", "PIL": "pillow",
-                     "safetensors": "safetensors", "timm": "timm"}
+                     "safetensors": "safetensors"}
 """Import name -> distribution of the libraries whose version can change an artifact's numbers."""
 
 

@@ -116,7 +116,7 @@ class EfficientNetLite0(StagedBackbone):
         if input_size < 32:
             raise ValueError(f"efficientnet_lite0 needs input_size >= 32 (5 stride-2 stages), got {input_size}")
         self.config = {"in_channels": in_channels, "image_size": image_size, "input_size": input_size,
-                       "lora_blocks": lora_blocks}
+                       "lora_blocks": lora_blocks, "timm": timm.__version__}  # keys the prefix features by it
         net = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
         self.conv_stem, self.bn1, self.blocks = net.conv_stem, net.bn1, net.blocks
         self.conv_head, self.bn2 = net.conv_head, net.bn2
