@@ -144,7 +144,8 @@ class EfficientNetLite0(StagedBackbone):
             x = x.expand(-1, 3, -1, -1)
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        return (x - self.mean) / self.std
+        # channels-last: oneDNN's fast layout for the depthwise convolutions (1.7x on the CPU), as AdapterNet's
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
     def stage(self, i: int, x: Tensor) -> Tensor:
         if i == 0:

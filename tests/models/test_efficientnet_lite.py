@@ -103,3 +103,14 @@ def test_the_weights_digest_is_in_the_cell_identity(tmp_path, monkeypatch, reque
     request.getfixturevalue("tampered")
     changed = resolve_cell(selector, "ncm", seed=0, device="cpu", test=True)
     assert changed.identity.weights != installed.identity.weights and changed.hash != installed.hash
+
+
+def test_lora_rank_is_checked_at_resolve_time(tmp_path, monkeypatch):
+    from nsr_bench.resolution import resolve_cell
+
+    formats.mnist_like(tmp_path / "data", "MNIST")
+    monkeypatch.setenv("NSR_DATA_ROOT", str(tmp_path / "data"))
+    selector = "split_cifar10_cyclic[source=mnist,backbone=efficientnet_lite0,lora_blocks=1]"
+    resolve_cell(selector, "nsr[rank=192]", seed=0, device="cpu", test=True)
+    with pytest.raises(SpecError, match=r"rank 193 exceeds .* 192"):  # blocks.6.0.conv_pw: 192 -> 1152
+        resolve_cell(selector, "nsr[rank=193]", seed=0, device="cpu", test=True)
