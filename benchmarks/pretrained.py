@@ -51,11 +51,10 @@ def timing(spent: dict[str, float], **targets: tuple[object, str]):
 
 
 def run(strategies: list[str], shared: str, params: str) -> dict:
-    from nsr_bench import execution
     from nsr_bench.execution import execute_cell
     from nsr_bench.models import efficientnet_lite
     from nsr_bench.resolution import resolve_cell
-    from nsr_bench.scenarios import targets
+    from nsr_bench.scenarios import feature_cache, targets
 
     small = f"{SCENARIO}[{shared}]" if shared else SCENARIO
     lite = f"{SCENARIO}[{','.join(filter(None, [shared, 'backbone=efficientnet_lite0', params]))}]"
@@ -67,7 +66,7 @@ def run(strategies: list[str], shared: str, params: str) -> dict:
     for key, cell in cells.items():
         name = "/".join(key)
         spent: dict[str, float] = defaultdict(float)
-        with timing(spent, prefix=(execution, "apply_feature_cache"), targets=(targets, "dedicated_targets")):
+        with timing(spent, prefix=(feature_cache, "apply_feature_cache"), targets=(targets, "dedicated_targets")):
             start = time.perf_counter()
             summary = execute_cell(cell)[0]
             spent["total"] = time.perf_counter() - start
