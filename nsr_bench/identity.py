@@ -118,10 +118,11 @@ def data_fingerprint(sources: list[str]) -> dict[str, str]:
     return out
 
 
-def weights_digest(params: dict[str, Any]) -> str | None:
-    """SHA-256 of the ``weights`` file named in scenario ``params``, else of the published weights file its
-    ``backbone`` loads (EfficientNet-Lite0's); None without either."""
-    path = params.get("weights") or published_file(params.get("backbone"))
+def weights_digest(params: dict[str, Any], builder: str | None = None) -> str | None:
+    """SHA-256 of the weights file a cell's backbone loads: the ``weights`` file named in scenario ``params``,
+    else the published one the builder's module names (its ``weights_file(params)``, e.g. EfficientNet-Lite0's);
+    None without either."""
+    path = params.get("weights") or published_weights(builder, params)
     if not path:
         return None
     (digest,) = file_digests([Path(path)])
@@ -130,15 +131,18 @@ def weights_digest(params: dict[str, Any]) -> str | None:
     return digest
 
 
-def published_file(backbone: str | None) -> Path | None:
-    """The published weights file of architecture ``backbone`` (None: none, or not a known architecture,
-    which the builder reports)."""
-    from nsr_bench.models.architectures import architecture
+def published_weights(builder: str | None, params: dict[str, Any]) -> Path | None:
+    """The published weights file the scenario ``builder`` (``module:attr``) loads with ``params``, if its
+    module says (``weights_file(params)``)."""
+    import inspect
 
+    from nsr_bench.registry import resolve
+
+    hook = getattr(inspect.getmodule(resolve(builder)), "weights_file", None) if builder else None
     try:
-        return architecture(backbone).published_file() if backbone else None
-    except ValueError:
-        return None
+        return hook(params) if hook else None
+    except ValueError as exc:  # an unknown backbone
+        raise SpecError(f"scenario parameters: {exc}") from None
 
 
 def cell_identity(code: tuple[str, str], params: dict[str, Any], sources: list[str], device: str,
@@ -154,7 +158,7 @@ def cell_identity(code: tuple[str, str], params: dict[str, Any], sources: list[s
     missing = [str(f) for f, d in zip(files, digests, strict=True) if d is None]
     if missing:
         raise SpecError(f"the strategy reads {', '.join(missing)}: no such file")
-    return CellIdentity(code=cell_code(*code), libraries=env["libraries"], weights=weights_digest(params),
+    return CellIdentity(code=cell_code(*code), libraries=env["libraries"], weights=weights_digest(params, code[1]),
                         data=data_fingerprint(sources), device_name=env["device"], threads=threads,
                         files=digests)
 

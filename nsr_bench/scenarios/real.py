@@ -15,11 +15,12 @@ keep CPU runs small and are recorded in the manifest with everything else in ``S
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from nsr_bench.models.architectures import make_backbone
+from nsr_bench.models.architectures import architecture, make_backbone
 from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, StreamSpec, Task, assemble, carve_validation, split_classes
 from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source, native_channels, pixel_levels
@@ -174,3 +175,9 @@ def skeleton(params: dict) -> torch.nn.Module:
     return make_backbone(params["backbone"], channels, params["image_size"], params["width"],
                          input_size=params.get("input_size"), lora_blocks=params.get("lora_blocks"))
 
+
+
+def weights_file(params: dict) -> Path | None:
+    """The published weights file a cell with ``params`` loads (its backbone's; None: pre-trained here), whose
+    digest is part of the cell's identity (:mod:`nsr_bench.identity`)."""
+    return architecture(params.get("backbone") or "small_cnn").published_file()
