@@ -1,15 +1,15 @@
 """A cell's identity: everything besides its spec that determines its numbers, so that a stored cell
 is reused only where a fresh computation would give the same numbers.
 
-The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`, the cell's key
-recipe in :mod:`nsr_bench.memo`'s terms: the code it runs (:func:`cell_code`: the source of
-:mod:`nsr_bench.execution` and of the cell's strategy and scenario modules, with what they import), the
-versions of the numeric libraries that code imports, the device's name, the torch thread count the cell
-runs with (:func:`torch_threads` makes the runner honour it), the SHA-256 of a weights file named in the
-scenario parameters and of the files the strategy reads (a learned policy), and a fingerprint of the
-data files the cell's sources read. File digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by
-(path, size, mtime_ns), so resolving a cell again only stats its files. Stored cells computed by other
-code or libraries are *stale* (:func:`stale_cells`); tables and figures leave them out.
+The cell hash covers the resolved spec and a :class:`~nsr_bench.config.CellIdentity`, the cell's key recipe in
+:mod:`nsr_bench.memo`'s terms: the code it runs (:func:`cell_code`: the source of :mod:`nsr_bench.execution`
+and of the cell's strategy and scenario modules, with what they import), the versions of the numeric libraries
+that code imports, the device's name, the torch thread count the cell runs with (:func:`torch_threads` makes
+the runner honour it), the SHA-256 of a weights file named in the scenario parameters (or of the published
+weights its backbone loads) and of the files the strategy reads (a learned policy), and a fingerprint of the
+data files the cell's sources read. File digests are cached in ``$NSR_CACHE_DIR/file_digests.json`` by (path,
+size, mtime_ns), so resolving a cell again only stats its files. Stored cells computed by other code or
+libraries are *stale* (:func:`stale_cells`); tables and figures leave them out.
 """
 
 from __future__ import annotations
@@ -118,14 +118,31 @@ def data_fingerprint(sources: list[str]) -> dict[str, str]:
     return out
 
 
-def weights_digest(params: dict[str, Any]) -> str | None:
-    """SHA-256 of the ``weights`` file named in scenario ``params`` (None without one)."""
-    if not params.get("weights"):
+def weights_digest(params: dict[str, Any], builder: str | None = None) -> str | None:
+    """SHA-256 of the weights file a cell's backbone loads: the ``weights`` file named in scenario ``params``,
+    else the published one the builder's module names (its ``weights_file(params)``, e.g. EfficientNet-Lite0's);
+    None without either."""
+    path = params.get("weights") or published_weights(builder, params)
+    if not path:
         return None
-    (digest,) = file_digests([Path(params["weights"])])
+    (digest,) = file_digests([Path(path)])
     if digest is None:
-        raise SpecError(f"backbone weights {params['weights']}: no such file")
+        raise SpecError(f"backbone weights {path}: no such file")
     return digest
+
+
+def published_weights(builder: str | None, params: dict[str, Any]) -> Path | None:
+    """The published weights file the scenario ``builder`` (``module:attr``) loads with ``params``, if its
+    module says (``weights_file(params)``)."""
+    import inspect
+
+    from nsr_bench.registry import resolve
+
+    hook = getattr(inspect.getmodule(resolve(builder)), "weights_file", None) if builder else None
+    try:
+        return hook(params) if hook else None
+    except ValueError as exc:  # an unknown backbone
+        raise SpecError(f"scenario parameters: {exc}") from None
 
 
 def cell_identity(code: tuple[str, str], params: dict[str, Any], sources: list[str], device: str,
@@ -141,7 +158,7 @@ def cell_identity(code: tuple[str, str], params: dict[str, Any], sources: list[s
     missing = [str(f) for f, d in zip(files, digests, strict=True) if d is None]
     if missing:
         raise SpecError(f"the strategy reads {', '.join(missing)}: no such file")
-    return CellIdentity(code=cell_code(*code), libraries=env["libraries"], weights=weights_digest(params),
+    return CellIdentity(code=cell_code(*code), libraries=env["libraries"], weights=weights_digest(params, code[1]),
                         data=data_fingerprint(sources), device_name=env["device"], threads=threads,
                         files=digests)
 

@@ -1,10 +1,14 @@
-"""Backbone architectures: a small CNN for the CPU and the reduced ResNet-18 of the 5-Datasets literature.
+"""Backbone architectures: a small CNN for the CPU and the reduced ResNet-18 of the 5-Datasets literature,
+pre-trained here; EfficientNet-Lite0 with published weights lives in :mod:`nsr_bench.models.efficientnet_lite`.
 
-Both are :class:`StagedBackbone`s, so a model can start part-way (the frozen-prefix feature cache,
+All are :class:`StagedBackbone`s, so a model can start part-way (the frozen-prefix feature cache,
 :mod:`nsr_bench.scenarios.feature_cache`).
 """
 
 from __future__ import annotations
+
+import inspect
+from pathlib import Path
 
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -23,6 +27,15 @@ class StagedBackbone(nn.Module):
 
     def stage(self, i: int, x: Tensor) -> Tensor:
         raise NotImplementedError
+
+    @classmethod
+    def published_file(cls) -> Path | None:
+        """The file of the published weights this architecture loads; None: it is pre-trained here."""
+        return None
+
+    def load_pretrained(self) -> dict | None:
+        """Load the published weights and return their provenance; None where there are none."""
+        return None
 
     def forward(self, x: Tensor) -> Tensor:
         for i in range(self.start, len(self.STAGES)):
@@ -108,12 +121,29 @@ class ResNet18Reduced(StagedBackbone):
 ARCHS = {"small_cnn": SmallCNN, "resnet18_reduced": ResNet18Reduced}
 
 
-def make_backbone(arch: str, in_channels: int, image_size: int, width: int | None = None) -> nn.Module:
+def architecture(arch: str) -> type[StagedBackbone]:
+    """The class of backbone ``arch``: one of :data:`ARCHS` or ``efficientnet_lite0`` (published ImageNet
+    weights, :mod:`nsr_bench.models.efficientnet_lite`: imported on use, as it imports timm)."""
+    if arch == "efficientnet_lite0":
+        from nsr_bench.models.efficientnet_lite import EfficientNetLite0
+
+        return EfficientNetLite0
     if arch not in ARCHS:
-        raise ValueError(f"unknown backbone {arch!r}; choose one of {sorted(ARCHS)}")
-    smallest = ARCHS[arch].MIN_IMAGE_SIZE
+        raise ValueError(f"unknown backbone {arch!r}; choose one of {[*sorted(ARCHS), 'efficientnet_lite0']}")
+    return ARCHS[arch]
+
+
+def make_backbone(arch: str, in_channels: int, image_size: int, width: int | None = None,
+                  **options: int | None) -> nn.Module:
+    """An untrained backbone for ``in_channels`` x ``image_size`` inputs; ``width`` and ``options`` (e.g.
+    ``input_size``, ``lora_blocks``) are its own keyword arguments, where not None."""
+    cls = architecture(arch)
+    smallest = cls.MIN_IMAGE_SIZE
     if image_size < smallest or in_channels < 1:
         raise ValueError(f"{arch} takes images of at least {smallest}x{smallest} pixels and 1 channel, got "
                          f"image size {image_size} with {in_channels} channels")
-    kwargs = {"width": width} if width else {}
-    return ARCHS[arch](in_channels=in_channels, image_size=image_size, **kwargs)
+    kwargs = {k: v for k, v in {"width": width, **options}.items() if v is not None}
+    unknown = sorted(set(kwargs) - set(inspect.signature(cls).parameters))
+    if unknown:
+        raise ValueError(f"backbone {arch} takes no {', '.join(unknown)}")
+    return cls(in_channels=in_channels, image_size=image_size, **kwargs)

@@ -47,21 +47,23 @@ def pretrain_rotation(net: nn.Module, x: Tensor, epochs: int, seed: int, lr: flo
 
 def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30, seed: int = 0,
                     width: int | None = None, weights: str | None = None,
-                    device: str = "cpu") -> tuple[nn.Module, Tensor, dict]:
+                    device: str = "cpu", **options: int | None) -> tuple[nn.Module, Tensor, dict]:
     """A frozen backbone (on the CPU), its reference feature mean and its provenance.
 
-    With ``weights`` the user's file is loaded; otherwise the backbone is pre-trained on ``device``
+    ``options``: the architecture's own keyword arguments (:func:`make_backbone`). With ``weights`` the
+    user's file is loaded, else the architecture's published weights where it has them (EfficientNet-Lite0's
+    ImageNet weights, loaded on the CPU); otherwise the backbone is pre-trained on ``device``
     by rotation prediction on ``x_pretrain`` (images held out from every evaluated task, labels
     unused), memoised (:mod:`nsr_bench.memo`) by the recipe, the exact data, this module's code and
     the environment (library versions, device name and CPU threads: their arithmetic differs in the
     last bits).
     """
     in_channels, image_size = x_pretrain.shape[1], x_pretrain.shape[-1]
-    net = make_backbone(arch, in_channels, image_size, width)
-    if weights:
-        info = load_weights(net, weights)
-        with torch.no_grad():
-            reference = net.eval()(x_pretrain[:512]).mean(0)
+    net = make_backbone(arch, in_channels, image_size, width, **options)
+    info = load_weights(net, weights) if weights else net.load_pretrained()
+    if info is not None:
+        with evaluating(net):
+            reference = batched(net, x_pretrain[:512], 128).mean(0)
         return net.eval(), reference, {"arch": arch, **net.config, **info, "pretext": None}
     spec = {"arch": arch, **net.config, "pretext": "rotation-prediction", "epochs": epochs, "seed": seed,
             "source": source, "n_images": len(x_pretrain), "data_sha256": tensor_digest(x_pretrain)}
@@ -70,7 +72,7 @@ def obtain_backbone(arch: str, x_pretrain: Tensor, source: str, epochs: int = 30
     def pretrain() -> dict[str, Tensor]:
         with torch.random.fork_rng():  # a cache miss must not shift the caller's random stream
             torch.manual_seed(seed)
-            fresh = make_backbone(arch, in_channels, image_size, width).to(device)
+            fresh = make_backbone(arch, in_channels, image_size, width, **options).to(device)
             x_dev = x_pretrain.to(device)
             pretrain_rotation(fresh, x_dev, epochs, seed)
             with evaluating(fresh):

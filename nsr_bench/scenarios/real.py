@@ -3,7 +3,9 @@
 Both read their data through :mod:`nsr_bench.scenarios.sources` (a local data root, never a
 download) and obtain a frozen backbone honestly: by rotation-prediction pre-training on training
 images held out from every task (``pretrain_fraction``, labels unused), or from a user's weights
-file. The images loaded, the test set and the pre-training hold-out are drawn with ``backbone_seed`` (so
+file, or with its published weights (``backbone=efficientnet_lite0``: ImageNet weights; ``input_size`` is
+the resolution it upsamples the images to, ``lora_blocks`` how many of its last blocks take adapters). The
+images loaded, the test set and the pre-training hold-out are drawn with ``backbone_seed`` (so
 every cell seed shares the costly backbone); the split seed (the cell seed unless ``split_seed`` fixes it)
 draws the class-to-task assignment, each task's validation split, the task order and every occurrence's
 training draw. Size controls (``samples_per_class`` per occurrence, ``test_per_class``, ``image_size``)
@@ -13,11 +15,12 @@ keep CPU runs small and are recorded in the manifest with everything else in ``S
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from nsr_bench.models.architectures import make_backbone
+from nsr_bench.models.architectures import architecture, make_backbone
 from nsr_bench.models.pretraining import obtain_backbone
 from nsr_bench.scenarios.cyclic import Scenario, StreamSpec, Task, assemble, carve_validation, split_classes
 from nsr_bench.scenarios.sources import DataError, Split, data_root, load_source, native_channels, pixel_levels
@@ -62,7 +65,7 @@ def _finish(name: str, tasks: list[Task], num_classes: int, x_pretrain: torch.Te
         raise ValueError("no images left for backbone pre-training: raise pretrain_fraction or give weights")
     net, reference, provenance = obtain_backbone(backbone["arch"], x_pretrain, pretrain_source,
                                                  backbone["epochs"], backbone["seed"], backbone["width"],
-                                                 backbone["weights"], backbone["device"])
+                                                 backbone["weights"], backbone["device"], **backbone["options"])
     info = {**info, "backbone": provenance, "data_root": str(data_root() or ""), "n_pretrain": len(x_pretrain),
             "n_pool": int(sum(len(t.y_train) for t in tasks)), "n_test": int(sum(len(t.y_test) for t in tasks))}
     levels = {pixel_levels(source) for source in sources}
@@ -84,7 +87,8 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
                  drift_strength: float = 0.5, val_fraction: float = 0.2, val_per_class: int | None = None,
                  test_per_class: int | None = 100,
                  image_size: int = 32, channels: int | None = None, backbone: str = "small_cnn",
-                 width: int | None = None, pretrain_fraction: float = 0.2, pretrain_epochs: int = 15,
+                 width: int | None = None, input_size: int | None = None, lora_blocks: int | None = None,
+                 pretrain_fraction: float = 0.2, pretrain_epochs: int = 15,
                  weights: str | None = None, split_seed: int | None = None, backbone_seed: int = 0, *,
                  seed: int = 0, device: str = "cpu") -> Scenario:
     """Cyclic Split-``source``: disjoint groups of ``classes_per_task`` classes, ``cycles`` cycles."""
@@ -105,7 +109,7 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
             "image_size": image_size, "channels": int(train.x.shape[1]), "classes": groups,
             "split_seed": seed if split_seed is None else split_seed}
     bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": backbone_seed,
-          "device": device}
+          "device": device, "options": {"input_size": input_size, "lora_blocks": lora_blocks}}
     return _finish(f"split_{source}_cyclic", task_list, train.num_classes, x_pre,
                    f"{source} held-out {pretrain_fraction:.0%} train images (labels unused)", stream, rng,
                    bb, info, [source])
@@ -114,9 +118,9 @@ def split_cyclic(source: str = "cifar10", tasks: int = 5, classes_per_task: int 
 def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: bool = False,
                   recurrence: str = "resample", samples_per_class: int | None = 100, drift_strength: float = 0.5,
                   val_fraction: float = 0.2, val_per_class: int | None = None, test_per_class: int | None = 50,
-                  image_size: int = 32,
-                  channels: int = 3, backbone: str = "small_cnn", width: int | None = None,
-                  pretrain_fraction: float = 0.2, pretrain_epochs: int = 15, weights: str | None = None,
+                  image_size: int = 32, channels: int = 3, backbone: str = "small_cnn", width: int | None = None,
+                  input_size: int | None = None, lora_blocks: int | None = None, pretrain_fraction: float = 0.2,
+                  pretrain_epochs: int = 15, weights: str | None = None,
                   split_seed: int | None = None, backbone_seed: int = 0, *, seed: int = 0,
                   device: str = "cpu") -> Scenario:
     """One task per domain (dataset), each with its own classes, inputs brought to one shape.
@@ -156,7 +160,7 @@ def heterogeneous(domains: list[dict] | None = None, cycles: int = 1, shuffle: b
             "image_size": image_size, "channels": channels,
             "split_seed": seed if split_seed is None else split_seed}
     bb = {"arch": backbone, "width": width, "epochs": pretrain_epochs, "weights": weights, "seed": backbone_seed,
-          "device": device}
+          "device": device, "options": {"input_size": input_size, "lora_blocks": lora_blocks}}
     return _finish("heterogeneous", task_list, offset, torch.cat(held),
                    f"{names} held-out {pretrain_fraction:.0%} train images (labels unused)", stream, rng, bb, info,
                    [d["source"] for d in domains])
@@ -168,5 +172,12 @@ def skeleton(params: dict) -> torch.nn.Module:
     domains = params.get("domains") or [{"source": s} for s in FIVE_DATASETS]
     source = params.get("source") or (domains[0].get("source") if isinstance(domains[0], dict) else None)
     channels = params.get("channels") or native_channels(str(source))
-    return make_backbone(params["backbone"], channels, params["image_size"], params["width"])
+    return make_backbone(params["backbone"], channels, params["image_size"], params["width"],
+                         input_size=params.get("input_size"), lora_blocks=params.get("lora_blocks"))
 
+
+
+def weights_file(params: dict) -> Path | None:
+    """The published weights file a cell with ``params`` loads (its backbone's; None: pre-trained here), whose
+    digest is part of the cell's identity (:mod:`nsr_bench.identity`)."""
+    return architecture(params.get("backbone") or "small_cnn").published_file()
