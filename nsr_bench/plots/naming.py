@@ -116,7 +116,8 @@ def name_cells(cells, spec: FigureSpec):
         for i, label, o in zip(idx, labels, offs, strict=True):
             parts[i], off[i] = label, o
     entries = list(spec.strategies)
-    cells["method"] = [spec.entry(k).name if k else s for k, s in zip(keys, cells["strategy"], strict=True)]
+    cells["method"] = [spec.entry(k).name if k else spec.display(s)
+                       for k, s in zip(keys, cells["strategy"], strict=True)]
     cells["name"] = [m + (f" [{', '.join(p)}]" if p else "") for m, p in zip(cells["method"], parts, strict=True)]
     cells["_rank"] = [entries.index(k) if k else len(entries) for k in keys]
     cells["_off"] = off

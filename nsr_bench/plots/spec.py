@@ -31,6 +31,7 @@ class Entry(Strict):
 class FigureSpec(Strict):
     reference: str = Field(description="the entry drawn thicker and compared with")
     strategies: dict[str, Entry] = Field(min_length=1, description="selector -> entry, legend order")
+    names: dict[str, str] = Field({}, description="strategy -> the name printed where no entry draws it")
 
     def selectors(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(key, strategy name, pinned parameters) per entry."""
@@ -38,6 +39,10 @@ class FigureSpec(Strict):
 
     def entry(self, key: str) -> Entry:
         return self.strategies[key]
+
+    def display(self, strategy: str) -> str:
+        """The printed name of ``strategy``'s cells that no entry selects (its raw name only if unnamed)."""
+        return self.names.get(strategy, strategy)
 
     def reference_name(self) -> str:
         return self.strategies[self.reference].name
@@ -60,6 +65,9 @@ def load_spec(path: str | Path | None = None) -> FigureSpec:
         raise SpecError(f"{where}: {len(spec.strategies)} strategies, at most {MAX_LINES} lines fit a panel; "
                         "move the others to a second spec (or show them in the ablation figures)")
     known = registry.strategies()
+    for name in sorted(set(spec.names) - set(known)):
+        raise SpecError(f"{where}: names.{name}: unknown strategy; name one of `nsr-bench list`: "
+                        f"{', '.join(sorted(known))}")
     for key, name, _ in spec.selectors():
         if name not in known:
             raise SpecError(f"{where}: strategies.{key}: unknown strategy {name!r}; "
@@ -101,11 +109,16 @@ def _entry_of(label: str, spec: FigureSpec) -> tuple[Entry | None, dict[str, Any
 
 def display_name(label: str, spec: FigureSpec | None = None) -> str:
     """The printed name of a strategy label (``nsr`` -> ``NSR (Bank + similarity)``; ``nsr[cap=5]`` ->
-    ``NSR (Bank + similarity) [cap=5]``); a label no entry knows stays as it is."""
-    entry, extra = _entry_of(label, spec or default_spec())
+    ``NSR (Bank + similarity) [cap=5]``); a label no entry knows prints under the spec's ``names`` for its
+    strategy, with its parameters, else as it is."""
+    spec = spec or default_spec()
+    entry, extra = _entry_of(label, spec)
     if entry is None:
-        return label
-    return entry.name + (" [" + ",".join(f"{k}={v}" for k, v in extra.items()) + "]" if extra else "")
+        strategy, extra = parse_selector(label)
+        if strategy not in spec.names:
+            return label
+    name = entry.name if entry else spec.names[strategy]
+    return name + (" [" + ",".join(f"{k}={v}" for k, v in extra.items()) + "]" if extra else "")
 
 
 def colour(label: str, spec: FigureSpec | None = None) -> str:

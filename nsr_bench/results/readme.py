@@ -14,10 +14,12 @@ figure becomes the README's picture.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,10 +62,13 @@ def ablation_cells(sources: Sources) -> list:
 def sweep_cells(sources: Sources) -> list[str]:
     """The hashes of the cells the README's sweep evaluated: its trials and each strategy's default cell."""
     from nsr_bench.plots import studies
+    from nsr_bench.resolution import resolve_cell
 
     names = {f"sweep-{s}-digits_cyclic-acc_val" + "-test" * sources.test for s in SWEPT}
-    return [t.user_attrs["cell"] for study in studies(sources.store.url) if study.study_name in names
-            for t in study.trials if "cell" in t.user_attrs]
+    trials = [t.user_attrs["cell"] for study in studies(sources.store.url) if study.study_name in names
+              for t in study.trials if "cell" in t.user_attrs]
+    defaults = [resolve_cell("digits_cyclic", s, 0, "cpu", sources.test, tuned=False).hash for s in SWEPT]
+    return trials + [h for h in defaults if trials and sources.store.done(h)]
 
 
 def busy_minutes(store, hashes: set[str]) -> float:
@@ -121,8 +126,9 @@ def ablation_block(sources: Sources) -> str:
     rows = summary_table(shown, [sources.store.summary(c.spec.hash) for c in shown], reference)
     metrics, compared = ("acc", "recovery_steps_mean", "regret"), ("recovery_steps_mean",)
     head, body = table(rows, metrics, compared, label_header="rule")
-    head, body = head[1:], [[line[1].split(",")[0].removeprefix("strategy="), *line[2:]] for line in body]
-    return markdown(head, body) + "\n\n" + caption(rows, "nsr", compared) + "\n"
+    head, body = head[1:], [[json.loads(line[1].split(",")[0].removeprefix("strategy=")), *line[2:]]
+                            for line in body]
+    return markdown(head, body) + "\n\n" + textwrap.fill(caption(rows, "nsr", compared), 110) + "\n"
 
 
 def matrices_block(_sources: Sources) -> str:

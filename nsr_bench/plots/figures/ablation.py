@@ -17,11 +17,15 @@ GROUPS = ("Bank on", "Bank off")
 
 def _distill_columns(data) -> list[str]:
     """The ablation's column per cell: its distillation weight to 3 significant digits, ``tuned`` where it
-    is the spec's tuned setting (so tuned floats never make a column each), "" without one."""
+    is the spec's tuned setting and none of the weights the other cells set (so tuned floats never make a
+    column each, and a tuned weight equal to a factor's value joins that column), "" without one."""
     if "param.distill_lambda" not in data:
         return [""] * len(data)
-    return ["tuned" if "distill_lambda" in tuned_keys(m) else ("" if v != v else fmt(float(v)))
-            for v, m in zip(data["param.distill_lambda"], data["manifest"], strict=True)]
+    cells = list(zip(data["param.distill_lambda"], ["distill_lambda" in tuned_keys(m) for m in data["manifest"]],
+                     strict=True))
+    given = {float(v) for v, tuned in cells if not tuned and v == v}  # the factor's own values
+    return ["tuned" if tuned and float(v) not in given else ("" if v != v else fmt(float(v)))
+            for v, tuned in cells]
 
 
 def ablation(res: Results, out: OutputFolder, spec: FigureSpec) -> Rendered:

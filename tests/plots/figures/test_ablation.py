@@ -20,3 +20,14 @@ def test_ablation_without_cells_at_the_defaults_is_no_data_not_a_crash(monkeypat
     monkeypatch.setattr(module, "at_defaults", lambda cells, *a, **k: cells["seed"] < -1)
     with pytest.raises(NoData, match="sit at their spec's defaults"):
         draw(ablation, results)
+
+
+def test_a_tuned_weight_equal_to_a_factor_value_joins_that_column():
+    import importlib
+
+    import pandas as pd
+
+    ablation = importlib.import_module("nsr_bench.plots.figures.ablation")
+    tuned = {"tuning": {"status": "tuned", "settings": {"distill_lambda": 1.0}}}
+    data = pd.DataFrame({"param.distill_lambda": [1.0, 0.0, 1.0, 2.118], "manifest": [{}, {}, tuned, tuned]})
+    assert ablation._distill_columns(data) == ["1", "0", "1", "tuned"]
