@@ -95,6 +95,7 @@ def sweep_one(name: str, args: argparse.Namespace, store, objectives: tuple[str,
     untuned = resolve_cell(args.scenario, name, args.seed, args.device, args.test, tuned=False)
     reused = store.done(untuned.hash)
     default = run_cell(untuned, store, progress=progress, logs=logs)
+    study.set_user_attr("defaults_cell", untuned.hash)  # a cell of the sweep: figures show it with the trials
     progress.count(reused=reused, computed=not reused)
     states = [t.state for t in study.trials]
     row = {"strategy": name, "trials": len(states), "pruned": states.count(TrialState.PRUNED),

@@ -53,12 +53,15 @@ def load(store) -> Results:
 
 
 def trial_cells(store) -> set[str]:
-    """The hashes of the cells the store's Optuna sweeps ran as trials (none for a store without studies)."""
+    """The hashes of the cells the store's Optuna sweeps ran: their trials and the default cell each sweep
+    compares them with (none for a store without studies)."""
     from nsr_bench.plots import studies
 
     url = getattr(store, "url", None)
-    trials = [t for s in (studies(url) if url else []) for t in s.trials]
-    return {t.user_attrs["cell"] for t in trials if "cell" in t.user_attrs}
+    swept = studies(url) if url else []
+    trials = [t for s in swept for t in s.trials]
+    defaults = {s.user_attrs["defaults_cell"] for s in swept if "defaults_cell" in s.user_attrs}
+    return {t.user_attrs["cell"] for t in trials if "cell" in t.user_attrs} | defaults
 
 
 def experiment(spec: dict[str, Any]) -> dict[str, Any]:

@@ -91,6 +91,10 @@ def _shade(hex_colour: str, k: int, n: int) -> str:
 
 def _labels(strategies: list[str], params: list[dict], tuned: list[set], pinned: dict) -> tuple[list, list]:
     """Label parts and off-default counts of one method's cells (its pinned parameters not printed)."""
+    values = [_tokens(p, set()) for p in params]
+    given = {(k, v) for vs, t in zip(values, tuned, strict=True) for k, v in vs.items() if k not in t}
+    # a tuned setting equal to a value other cells set explicitly prints as that value, not as "tuned"
+    tuned = [{k for k in t if (k, vs.get(k)) not in given} for vs, t in zip(values, tuned, strict=True)]
     tokens = [_tokens(p, t) for p, t in zip(params, tuned, strict=True)]
     varying = [k for k in _varying(tokens) if k not in pinned]
     factors = [k for k in varying if len({t[k] for t in tokens if t.get(k, TUNED) != TUNED}) > 1]

@@ -23,18 +23,6 @@ def test_empty_store_says_what_each_figure_needs(tmp_path):
     assert written == [] and len(skipped) == len(figures.FIGURES) and all("need" in s for s in skipped)
 
 
-def test_report_writes_markdown_and_html(small_store, tmp_path, capsys):
-    from nsr_bench.cli import main
-
-    assert main(["report", "--results", small_store.url, "--out", str(tmp_path)]) == 0
-    md = (tmp_path / "report.md").read_text()
-    assert "| scenario" in md and "](figures/recovery_curves.png)" in md
-    assert "| NSR (Bank + similarity) [cap=50] | 2 |" in md and "n = 2 seeds per row" in md
-    assert "Holm-adjusted" in md
-    assert "## Throughput" in md and "| machine | scenario | cells |" in md
-    assert "<img src=\"figures/ablation.png\"" in (tmp_path / "report.html").read_text()
-
-
 def test_a_method_has_one_colour_in_every_figure_and_the_reference_is_thicker(monkeypatch, small_store, tmp_path):
     from nsr_bench.plots import style
 
