@@ -119,6 +119,7 @@ def ablation_block(sources: Sources) -> str:
     distillation at the reference's values, as a Markdown table with its caption."""
     from nsr_bench.matrix import load_matrix, summary_table
     from nsr_bench.metrics.summary import caption, markdown, table
+    from nsr_bench.plots.spec import display_name
 
     reference = load_matrix(ABLATION).reference
     fixed = {k: v for k, v in reference.items() if k != "strategy"}
@@ -126,9 +127,9 @@ def ablation_block(sources: Sources) -> str:
     rows = summary_table(shown, [sources.store.summary(c.spec.hash) for c in shown], reference)
     metrics, compared = ("acc", "recovery_steps_mean", "regret"), ("recovery_steps_mean",)
     head, body = table(rows, metrics, compared, label_header="rule")
-    head, body = head[1:], [[json.loads(line[1].split(",")[0].removeprefix("strategy=")), *line[2:]]
-                            for line in body]
-    return markdown(head, body) + "\n\n" + textwrap.fill(caption(rows, "nsr", compared), 110) + "\n"
+    head, body = head[1:], [[display_name(json.loads(line[1].split(",")[0].removeprefix("strategy="))),
+                             *line[2:]] for line in body]
+    return markdown(head, body) + "\n\n" + textwrap.fill(caption(rows, display_name("nsr")), 115) + "\n"
 
 
 def matrices_block(_sources: Sources) -> str:
