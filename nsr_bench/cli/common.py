@@ -110,13 +110,12 @@ def config_value(action: argparse.Action, value: Any, where: str) -> Any:
     return out if repeated else out[0]
 
 
-def parse_seeds(text: str | list[int]) -> list[int]:
-    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]`` (at most :data:`MAX_SEEDS`); a list (a ``--config`` value)
-    is checked the same way."""
+def parse_seeds(text: str | int | list[int]) -> list[int]:
+    """``"0,1,2"`` or ``"0-2"`` -> ``[0, 1, 2]`` (at most :data:`MAX_SEEDS`); a ``--config`` value (a number
+    or a list) is checked the same way."""
     from nsr_bench.config import SpecError
 
-    if isinstance(text, list):
-        text = ",".join(map(str, text))
+    text = ",".join(map(str, text)) if isinstance(text, list) else str(text)
     try:
         if "-" in text.strip().lstrip("-"):
             lo, hi = (int(t) for t in text.split("-", 1))

@@ -55,3 +55,9 @@ def test_values_from_the_file_are_converted_and_checked_like_flags(tmp_path):
         cfg.write_text(text)
         with pytest.raises(SpecError, match=re.escape(message)):
             parsed("sweep", "--config", str(cfg))
+
+
+def test_seeds_from_a_config_file_may_be_a_number_or_a_list():
+    from nsr_bench.cli.common import parse_seeds
+
+    assert parse_seeds(3) == [3] and parse_seeds([0, 2]) == [0, 2] and parse_seeds("0-2") == [0, 1, 2]
