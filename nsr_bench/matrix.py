@@ -92,6 +92,13 @@ def load_matrix(path: str | Path) -> MatrixSpec:
     return checked_size(validate(MatrixSpec, load_yaml(path), str(path)), str(path))
 
 
+def with_options(spec: MatrixSpec, test: bool, seeds: list[int] | None) -> MatrixSpec:
+    """``spec`` at every spec's test configuration (``test``, or the spec's own ``test``) and on ``seeds``
+    instead of its own (when given), size-checked like a spec file."""
+    changed = spec.model_copy(update={"test": test or spec.test, "seeds": seeds or spec.seeds})
+    return checked_size(changed, f"matrix {spec.name!r} on {len(changed.seeds)} seeds") if seeds else changed
+
+
 def checked_size(spec: MatrixSpec, where: str) -> MatrixSpec:
     """``spec``, or a SpecError if it holds more than :data:`MAX_CELLS` cells."""
     combos, cells = spec.size()

@@ -207,3 +207,13 @@ def test_a_combination_the_model_cannot_take_is_skipped_before_anything_runs():
                       factors={"targets": [None, ["features.nope"]]})
     cells, skipped = expand(spec)
     assert len(cells) == 1 and "not a module of the model" in skipped[0][1]
+
+
+def test_seeds_given_on_the_command_line_are_bounded_like_a_spec_file():
+    from nsr_bench.config import SpecError
+    from nsr_bench.matrix import MAX_CELLS, load_matrix, with_options
+
+    spec = load_matrix("tiny")
+    assert with_options(spec, True, [3]).seeds == [3] and with_options(spec, False, None) == spec
+    with pytest.raises(SpecError, match=f"matrix 'tiny' on 5001 seeds: .* more than the {MAX_CELLS}"):
+        with_options(spec, False, list(range(5001)))

@@ -41,10 +41,8 @@ def handle(args: argparse.Namespace) -> int:
 
     check_jobs(args.jobs)
     use_data_root(args.data_root)
-    spec = matrix.load_matrix(args.spec)
-    spec = matrix.checked_size(spec.model_copy(update={
-        "test": args.test or spec.test, "seeds": parse_seeds(args.seeds) if args.seeds else spec.seeds}),
-        f"{args.spec} with --seeds {args.seeds}")
+    spec = matrix.with_options(matrix.load_matrix(args.spec), args.test,
+                               parse_seeds(args.seeds) if args.seeds else None)
     cells, skipped = matrix.expand(spec, args.device, matrix.worker_threads(args.jobs), tuned=not args.untuned)
     for label, reason in skipped:
         print(f"skipped {label}: {reason}", file=sys.stderr)

@@ -14,7 +14,6 @@ figure becomes the README's picture.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import sys
@@ -23,6 +22,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 MARK = re.compile(r"(?P<head><!-- begin (?P<name>[a-z_]+) -->\n)(?P<body>.*?)(?P<tail><!-- end (?P=name) -->)",
@@ -49,14 +49,14 @@ class Sources:
     test: bool = False
     seeds: list[int] | None = None
 
+    @cached_property
+    def ablation(self) -> list:
+        """The cells ``matrix paper_ablation -j 2`` runs (their hashes include the per-worker thread count),
+        resolved once for every block."""
+        from nsr_bench.matrix import expand, load_matrix, with_options, worker_threads
 
-def ablation_cells(sources: Sources) -> list:
-    """The cells ``matrix paper_ablation -j 2`` runs (their hashes include the per-worker thread count)."""
-    from nsr_bench.matrix import expand, load_matrix, worker_threads
-
-    spec = load_matrix(ABLATION)
-    spec = spec.model_copy(update={"test": sources.test or spec.test, "seeds": sources.seeds or spec.seeds})
-    return expand(spec, "cpu", worker_threads(ABLATION_JOBS))[0]
+        return expand(with_options(load_matrix(ABLATION), self.test, self.seeds), "cpu",
+                      worker_threads(ABLATION_JOBS))[0]
 
 
 def sweep_cells(sources: Sources) -> list[str]:
@@ -84,7 +84,7 @@ def jobs_block(sources: Sources) -> str:
     """The three commands, each with its cell count and time, as one shell block; the report's ablation
     figure is copied to the README's picture."""
     store = sources.store
-    cells = {c.spec.hash for c in ablation_cells(sources)}
+    cells = {c.spec.hash for c in sources.ablation}
     missing = sorted(cells - {r["hash"] for r in store.table("cells")})
     if missing:
         raise LookupError(f"{store.url} lacks {len(missing)} of the {len(cells)} cells of `{JOBS['matrix']}`; "
@@ -123,12 +123,12 @@ def ablation_block(sources: Sources) -> str:
 
     reference = load_matrix(ABLATION).reference
     fixed = {k: v for k, v in reference.items() if k != "strategy"}
-    shown = [c for c in ablation_cells(sources) if all(c.combo[k] == v for k, v in fixed.items())]
+    shown = [c for c in sources.ablation if all(c.combo[k] == v for k, v in fixed.items())]
     rows = summary_table(shown, [sources.store.summary(c.spec.hash) for c in shown], reference)
     metrics, compared = ("acc", "recovery_steps_mean", "regret"), ("recovery_steps_mean",)
     head, body = table(rows, metrics, compared, label_header="rule")
-    head, body = head[1:], [[display_name(json.loads(line[1].split(",")[0].removeprefix("strategy="))),
-                             *line[2:]] for line in body]
+    rule = {c.label: display_name(c.combo["strategy"]) for c in shown}
+    head, body = head[1:], [[rule[line[1]], *line[2:]] for line in body]
     return markdown(head, body) + "\n\n" + textwrap.fill(caption(rows, display_name("nsr")), 115) + "\n"
 
 
